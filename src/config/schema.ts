@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+
+export const configSchema = z
+  .object({
+    dataDir: z.string().min(1).default('./data'),
+    demo: z.boolean().default(false).describe('allow anonymous devices and run a demo fleet (insecure)'),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    mqtt: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().default('0.0.0.0'),
+        port: port.default(1883),
+      })
+      .strict()
+      .default({ enabled: true, host: '0.0.0.0', port: 1883 }),
+    http: z
+      .object({
+        enabled: z.boolean().default(true),
+        host: z.string().default('0.0.0.0'),
+        port: port.default(8080),
+      })
+      .strict()
+      .default({ enabled: true, host: '0.0.0.0', port: 8080 }),
+    validation: z
+      .object({
+        maxPayloadBytes: z.number().int().positive().default(256 * 1024),
+        maxFutureSkewS: z.number().nonnegative().default(300),
+        /** Readings older than this are `bad_timestamp` (a clock that never got set). */
+        minTimestamp: z.string().default('2000-01-01T00:00:00Z'),
+        unknownSensorPolicy: z.enum(['auto', 'strict']).default('auto'),
+        epochUnit: z.enum(['auto', 's', 'ms']).default('auto'),
+      })
+      .strict()
+      .default({
+        maxPayloadBytes: 256 * 1024,
+        maxFutureSkewS: 300,
+        minTimestamp: '2000-01-01T00:00:00Z',
+        unknownSensorPolicy: 'auto',
+        epochUnit: 'auto',
+      }),
+    spool: z
+      .object({
+        maxBytes: z.number().int().positive().default(1024 * 1024 * 1024),
+      })
+      .strict()
+      .default({ maxBytes: 1024 * 1024 * 1024 }),
+    writer: z
+      .object({
+        batchMaxRecords: z.number().int().positive().default(5000),
+        flushIntervalMs: z.number().int().positive().default(250),
+      })
+      .strict()
+      .default({ batchMaxRecords: 5000, flushIntervalMs: 250 }),
+    lake: z
+      .object({
+        partitioning: z.enum(['date', 'date_sensor']).default('date'),
+        zstdLevel: z.number().int().min(1).max(22).default(6),
+      })
+      .strict()
+      .default({ partitioning: 'date', zstdLevel: 6 }),
+    warehouse: z
+      .object({
+        kind: z.literal('duckdb').default('duckdb'),
+      })
+      .strict()
+      .default({ kind: 'duckdb' }),
+    sql: z
+      .object({
+        maxRows: z.number().int().positive().default(10000),
+        timeoutMs: z.number().int().positive().default(10000),
+      })
+      .strict()
+      .default({ maxRows: 10000, timeoutMs: 10000 }),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ValidationConfig = Config['validation'];
+export type LakeConfig = Config['lake'];
