@@ -40,6 +40,26 @@ export const configSchema = z
         unknownSensorPolicy: 'auto',
         epochUnit: 'auto',
       }),
+    registry: z
+      .object({
+        /** Plausibility limits and units given to a metric when a sensor is auto-registered. */
+        metricDefaults: z
+          .record(
+            z.string(),
+            z.object({ unit: z.string().nullable().default(null), min: z.number().nullable().default(null), max: z.number().nullable().default(null) }).strict(),
+          )
+          .default({
+            temperature: { unit: '°C', min: -60, max: 100 },
+            humidity: { unit: '%', min: 0, max: 100 },
+          }),
+      })
+      .strict()
+      .default({
+        metricDefaults: {
+          temperature: { unit: '°C', min: -60, max: 100 },
+          humidity: { unit: '%', min: 0, max: 100 },
+        },
+      }),
     spool: z
       .object({
         maxBytes: z.number().int().positive().default(1024 * 1024 * 1024),
