@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { checkConfig } from '../../config/load.js';
+import { CliError, EXIT } from '../output.js';
+
+export function registerConfig(program: Command): void {
+  const config = program.command('config').description('inspect the configuration');
+  config
+    .command('check [file]')
+    .description('validate a config file (plus SENSORPIPE_* environment variables) and print every problem at once')
+    .option('--print', 'print the effective configuration as JSON when it is valid')
+    .addHelpText('after', '\nExamples:\n  sensorpipe config check sensorpipe.yaml\n  SENSORPIPE_MQTT__PORT=1884 sensorpipe config check --print')
+    .action((file: string | undefined, flags: { print?: boolean }) => {
+      const r = checkConfig({ file: file ?? program.opts<{ config?: string }>().config });
+      if (!r.config) {
+        process.stderr.write(`${r.source}: ${r.problems.length} problem(s)\n`);
+        for (const p of r.problems) process.stderr.write(`  ${p.path || '(root)'}: ${p.message}\n`);
+        throw new CliError('configuration is not valid', EXIT.config);
+      }
+      process.stdout.write(`${r.source}: configuration is valid\n`);
+      if (flags.print) process.stdout.write(JSON.stringify(r.config, null, 2) + '\n');
+    });
+}

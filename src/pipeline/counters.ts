@@ -1,0 +1,32 @@
+import type { Validated } from '../core/types.js';
+
+/**
+ * In-memory counters since process start, for `status` and logs. The durable accounting lives in
+ * the warehouse (ingest_counts); these are the live view, including refusals that could not be spooled.
+ */
+export class Counters {
+  readonly bySourceOutcomeReason = new Map<string, number>();
+  messages = 0;
+
+  received(source: string, v: Validated): void {
+    this.messages++;
+    if (v.readings.length) this.add(source, 'validated', '', v.readings.length);
+    for (const q of v.quarantined) this.add(source, 'quarantined', q.reason, 1);
+  }
+
+  rejected(source: string, reason: string): void {
+    this.add(source, 'rejected', reason, 1);
+  }
+
+  private add(source: string, outcome: string, reason: string, n: number): void {
+    const key = `${source}|${outcome}|${reason}`;
+    this.bySourceOutcomeReason.set(key, (this.bySourceOutcomeReason.get(key) ?? 0) + n);
+  }
+
+  snapshot(): { source: string; outcome: string; reason: string; items: number }[] {
+    return [...this.bySourceOutcomeReason].map(([k, items]) => {
+      const [source, outcome, reason] = k.split('|');
+      return { source, outcome, reason, items };
+    });
+  }
+}

@@ -1,0 +1,154 @@
+import type { Lake, Warehouse } from '../core/sinks.js';
+import type { Clock, Logger, SinkBatch, Spool, SpoolRecord } from '../core/types.js';
+
+export interface WriterOptions {
+  batchMaxRecords: number;
+  flushIntervalMs: number;
+}
+
+export interface WriterStats {
+  batches: number;
+  records: number;
+  inserted: number;
+  duplicates: number;
+  conflicts: number;
+  lastBatchAt: number | null;
+  lastError: string | null;
+  consecutiveFailures: number;
+}
+
+/**
+ * Moves spool records into the sinks. One batch at a time: mark the range in flight, write the
+ * warehouse (which decides duplicates and conflicts), then the lake, then advance the spool
+ * checkpoint. A crash anywhere replays the same range; sinks are idempotent for it.
+ */
+export class Writer {
+  readonly stats: WriterStats = {
+    batches: 0,
+    records: 0,
+    inserted: 0,
+    duplicates: 0,
+    conflicts: 0,
+    lastBatchAt: null,
+    lastError: null,
+    consecutiveFailures: 0,
+  };
+  private running = false;
+  private timer: NodeJS.Timeout | null = null;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deps: { spool: Spool; warehouse: Warehouse; lake: Lake; clock: Clock; logger: Logger },
+    private readonly opts: WriterOptions,
+  ) {
+    this.log = deps.logger.child({ component: 'writer' });
+  }
+
+  /**
+   * Writes at most one batch and returns the number of records written (0 when the spool is empty).
+   * Throws when a sink fails; nothing is committed then and the same range is retried next time.
+   */
+  async writeOnce(): Promise<number> {
+    const { spool, warehouse, lake } = this.deps;
+    const records = await this.nextBatch();
+    if (records.length === 0) return 0;
+    const batch: SinkBatch = { fromOffset: records[0].offset, toOffset: records[records.length - 1].offset, records };
+    await spool.setInflight({ from: batch.fromOffset, to: batch.toOffset });
+    const outcome = await warehouse.writeBatch(batch);
+    await lake.writeBatch(batch, outcome.conflicts);
+    await spool.commit(batch.toOffset);
+    await spool.setInflight(null);
+    const s = this.stats;
+    s.batches++;
+    s.records += records.length;
+    s.inserted += outcome.inserted;
+    s.duplicates += outcome.duplicates;
+    s.conflicts += outcome.conflicts.length;
+    s.lastBatchAt = this.deps.clock.now();
+    return records.length;
+  }
+
+  /** Writes until the spool is empty. For tests and shutdown. */
+  async drain(): Promise<void> {
+    while ((await this.writeOnce()) > 0) {
+      /* keep going */
+    }
+  }
+
+  private async nextBatch(): Promise<SpoolRecord[]> {
+    const { spool } = this.deps;
+    const inflight = await spool.inflight();
+    if (inflight) {
+      // Replay exactly the range that was in flight at the crash so deterministic lake names line up.
+      const recs = await spool.read(inflight.from - 1, Math.max(this.opts.batchMaxRecords, inflight.to - inflight.from + 1));
+      const exact = recs.filter((r) => r.offset <= inflight.to);
+      if (exact.length) {
+        this.log.info({ from: inflight.from, to: inflight.to }, 'replaying the spool range that was being written when the process stopped');
+        return exact;
+      }
+    }
+    return spool.read(await spool.checkpoint(), this.opts.batchMaxRecords);
+  }
+
+  /** Runs in the background: a batch whenever records wait, else every flushIntervalMs; backs off on sink errors. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Asks the loop to look at the spool now (called after appends when a full batch may be waiting). */
+  poke(): void {
+    this.wake?.();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let wrote = 0;
+      try {
+        wrote = await this.writeOnce();
+        if (this.stats.consecutiveFailures > 0) {
+          this.log.info({ after: this.stats.consecutiveFailures }, 'sinks recovered; writing again');
+        }
+        this.stats.consecutiveFailures = 0;
+        this.stats.lastError = null;
+      } catch (err) {
+        const s = this.stats;
+        s.consecutiveFailures++;
+        s.lastError = (err as Error).message;
+        const backoff = Math.min(30_000, 500 * 2 ** Math.min(6, s.consecutiveFailures - 1));
+        this.log.error(
+          { err, attempt: s.consecutiveFailures, retryInMs: backoff },
+          'writing a batch to the sinks failed; nothing was lost (it stays in the spool and will be retried). Check the warehouse/lake named in the error.',
+        );
+        await this.pause(backoff);
+        continue;
+      }
+      if (wrote < this.opts.batchMaxRecords) await this.pause(this.opts.flushIntervalMs);
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        if (this.timer) clearTimeout(this.timer);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  /** Stops the loop after the batch in progress; with `drain`, writes what remains first. */
+  async stop(opts: { drain: boolean } = { drain: true }): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    if (opts.drain) await this.drain();
+  }
+}

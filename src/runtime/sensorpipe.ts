@@ -1,0 +1,168 @@
+import { mkdirSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/schema.js';
+import { MemoryRegistry } from '../core/registry.js';
+import { systemClock, type Clock, type Logger } from '../core/types.js';
+import { AuthStore } from '../auth/auth-store.js';
+import { SqliteSpool } from '../pipeline/spool/sqlite-spool.js';
+import { DuckDbWarehouse } from '../sinks/warehouse/duckdb-warehouse.js';
+import { FsLake } from '../sinks/lake/fs-lake.js';
+import { Ingestor } from '../pipeline/ingestor.js';
+import { Counters } from '../pipeline/counters.js';
+import { Writer } from '../pipeline/writer.js';
+import { EmbeddedMqttSource } from '../sources/mqtt-embedded.js';
+import { buildHttpApp } from '../api/http-app.js';
+import { PortInUseError } from '../sources/listen.js';
+import { dataPaths } from './paths.js';
+
+export interface StartOptions {
+  clock?: Clock;
+  logger: Logger;
+  /** In demo mode a busy default port falls back to a free one (and says so) instead of failing. */
+  fallbackOnBusyPort?: boolean;
+}
+
+/** One Sensorpipe process with embedded defaults: spool, DuckDB warehouse, file lake, Aedes broker, HTTP. */
+export class Sensorpipe {
+  private constructor(
+    readonly config: Config,
+    readonly paths: ReturnType<typeof dataPaths>,
+    readonly auth: AuthStore,
+    readonly spool: SqliteSpool,
+    readonly warehouse: DuckDbWarehouse,
+    readonly lake: FsLake,
+    readonly registry: MemoryRegistry,
+    readonly counters: Counters,
+    readonly ingestor: Ingestor,
+    readonly writer: Writer,
+    readonly mqtt: EmbeddedMqttSource | null,
+    readonly http: FastifyInstance | null,
+    readonly httpPort: number | null,
+    readonly localToken: string,
+    private readonly logger: Logger,
+    private readonly deviceSync: NodeJS.Timeout,
+  ) {}
+
+  static async start(config: Config, opts: StartOptions): Promise<Sensorpipe> {
+    const clock = opts.clock ?? systemClock;
+    const logger = opts.logger;
+    const paths = dataPaths(config.dataDir);
+    mkdirSync(paths.root, { recursive: true });
+
+    const auth = AuthStore.open(paths.auth);
+    const spool = await SqliteSpool.open({ dir: paths.spool, maxBytes: config.spool.maxBytes, logger });
+    const warehouse = await DuckDbWarehouse.open({ path: paths.warehouse, metricDefaults: config.registry.metricDefaults, logger });
+    const lake = await FsLake.open({ dir: paths.lake, partitioning: config.lake.partitioning, zstdLevel: config.lake.zstdLevel, logger });
+    const registry = new MemoryRegistry(config.validation.unknownSensorPolicy, await warehouse.loadRegistry());
+    const counters = new Counters();
+    const ingestor = new Ingestor({
+      spool,
+      registry,
+      validation: config.validation,
+      metricDefaults: config.registry.metricDefaults,
+      clock,
+      logger,
+      counters,
+    });
+    const writer = new Writer({ spool, warehouse, lake, clock, logger }, config.writer);
+    // Whatever the last run left in the spool is written before new traffic arrives.
+    await writer.drain();
+    writer.start();
+
+    const syncDevices = () =>
+      warehouse.syncDevices(auth.listDevices()).catch((err: Error) => logger.warn({ err }, 'could not mirror devices into the warehouse'));
+    await syncDevices();
+    const deviceSync = setInterval(syncDevices, 30_000).unref();
+
+    const withFallback = async <T>(what: string, startOn: (port: number) => Promise<T>, port: number): Promise<T> => {
+      try {
+        return await startOn(port);
+      } catch (err) {
+        if (!(err instanceof PortInUseError) || !opts.fallbackOnBusyPort) throw err;
+        logger.warn(`${what} port ${port} is busy; demo mode picked a free port instead (see below)`);
+        return startOn(0);
+      }
+    };
+
+    const mqtt = config.mqtt.enabled
+      ? await withFallback(
+          'MQTT',
+          (port) => EmbeddedMqttSource.start({ host: config.mqtt.host, port, demo: config.demo }, { auth, ingestor, logger, clock }),
+          config.mqtt.port,
+        )
+      : null;
+
+    auth.revokeTokensNamed('local-cli');
+    const localToken = auth.createToken('admin', 'local-cli');
+    let sp!: Sensorpipe;
+    const http = config.http.enabled
+      ? buildHttpApp({ auth, warehouse, logger, sql: config.sql, status: { status: () => sp.status() } })
+      : null;
+    let httpPort: number | null = null;
+    if (http) {
+      httpPort = await withFallback(
+        'HTTP',
+        async (port) => {
+          try {
+            await http.listen({ host: config.http.host, port });
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+              throw new PortInUseError('HTTP', port, 'Pick another with --http-port <port> (or http.port in the config file, SENSORPIPE_HTTP__PORT in the environment).');
+            }
+            throw err;
+          }
+          const addr = http.server.address();
+          return typeof addr === 'object' && addr ? addr.port : port;
+        },
+        config.http.port,
+      );
+    }
+
+    sp = new Sensorpipe(config, paths, auth, spool, warehouse, lake, registry, counters, ingestor, writer, mqtt, http, httpPort, localToken, logger, deviceSync);
+    writeFileSync(paths.localToken, localToken + '\n', { mode: 0o600 });
+    chmodSync(paths.localToken, 0o600);
+    writeFileSync(
+      paths.serverInfo,
+      JSON.stringify({ pid: process.pid, httpUrl: httpPort ? `http://127.0.0.1:${httpPort}` : null, mqttPort: mqtt?.port ?? null, startedAt: new Date(clock.now()).toISOString() }, null, 2),
+    );
+    return sp;
+  }
+
+  /** Counts by outcome and reason (durable, from the warehouse) plus live spool and writer state. */
+  async status(): Promise<Record<string, unknown>> {
+    const spool = await this.spool.stats();
+    const accounting = await this.warehouse.accounting();
+    const sum = (o: string) => accounting.filter((a) => a.outcome === o).reduce((n, a) => n + a.items, 0);
+    return {
+      accounting: {
+        received: sum('accepted') + sum('quarantined') + sum('rejected'),
+        accepted: sum('accepted'),
+        quarantined: sum('quarantined'),
+        rejected: sum('rejected'),
+        duplicates: sum('duplicate'),
+        byReason: accounting,
+      },
+      pending: { note: 'in the spool, not yet written to the sinks (counted above once written)', records: spool.depthRecords },
+      spool,
+      oldestUnwrittenAgeMs: spool.oldestUnwrittenAt === null ? null : Date.now() - spool.oldestUnwrittenAt,
+      writer: this.writer.stats,
+      live: { messages: this.counters.messages, byReason: this.counters.snapshot() },
+      mqtt: this.mqtt ? { port: this.mqtt.port, connectedClients: this.mqtt.connectedClients } : null,
+    };
+  }
+
+  /** Stops taking traffic, writes what is in the spool, and closes everything. */
+  async stop(): Promise<void> {
+    clearInterval(this.deviceSync);
+    await this.mqtt?.close();
+    await this.http?.close();
+    await this.writer.stop({ drain: true });
+    await this.lake.close();
+    await this.warehouse.close();
+    await this.spool.close();
+    this.auth.revokeToken(this.localToken);
+    this.auth.close();
+    rmSync(this.paths.serverInfo, { force: true });
+    rmSync(this.paths.localToken, { force: true });
+  }
+}
