@@ -1,0 +1,540 @@
+/**
+ * Decoding and validation of one Sensorpipe JSON message: the hot path.
+ *
+ * `validateMessage` never throws: every problem becomes a QuarantineItem whose reason comes from
+ * src/core/reasons.ts and whose detail names the field, the value and what is allowed.
+ *
+ * Payload format: one object or an array of objects (records). A record is either nested
+ *   {"sensor_id"?, "ts", "seq"?, "readings": {"temperature": 21.4, ...}}
+ * or flat (every key other than sensor_id / ts / seq is a metric)
+ *   {"sensor_id"?, "ts", "seq"?, "temperature": 21.4, ...}
+ *
+ * Granularity: a message-level problem gives ONE item for the whole payload; a record-level
+ * problem gives ONE item for the record (metric null); a reading-level problem gives one item
+ * for that reading and the record's other readings are still accepted.
+ *
+ * Rule table (checked in this order; the first failure decides):
+ *
+ *  level    | condition                                                        | reason
+ *  ---------+------------------------------------------------------------------+-------------------
+ *  message  | scope.topicSensorId set but not a valid id                       | invalid_id
+ *  message  | payload > validation.maxPayloadBytes (not parsed)                | payload_too_large
+ *  message  | empty, not UTF-8 (a leading BOM is tolerated), not JSON          | invalid_json
+ *           | (NaN / Infinity literals are not JSON, so they land here)        |
+ *  message  | top level not object/array, empty array, > MAX_RECORDS elements  | schema
+ *  record   | element is not an object                                         | schema
+ *  record   | sensor_id present (not null) but not a string                    | schema
+ *  record   | sensor_id is a string outside the id alphabet                    | invalid_id
+ *  record   | sensor_id differs from the topic's sensor                        | identity_mismatch
+ *  record   | no topic (HTTP) and no sensor_id                                 | schema
+ *  record   | scope.owns(sensor) is false                                      | identity_mismatch
+ *  record   | seq present (not null) and not a safe integer >= 0               | schema
+ *  record   | "readings" present but not an object (array, number, null, ...)  | schema
+ *  record   | ts missing, wrong type, unparseable, ISO without zone,           | bad_timestamp
+ *           | ambiguous epoch magnitude (auto), negative, before minTimestamp  |
+ *  record   | ts > clock.now() + validation.maxFutureSkewS                     | future_timestamp
+ *  record   | sensor not registered and registry.policy is 'strict'            | unknown_sensor
+ *  record   | no metrics ("readings" empty, or flat record with no metric key) | schema
+ *  reading  | nested form: a key other than sensor_id/ts/seq next to readings  | schema
+ *  reading  | metric name outside the id alphabet                              | invalid_id
+ *  reading  | value is an object or array (nesting is not supported)           | schema
+ *  reading  | value is null                                                    | non_finite
+ *  reading  | value is a string (even "21.4" or "NaN") or a boolean            | non_finite
+ *  reading  | value overflowed to ±Infinity (a literal like 1e400)             | non_finite
+ *  reading  | |value| > 2^53 - 1 (precision already lost when parsed)          | non_finite
+ *  reading  | value < min or > max (inclusive bounds) of the metric's spec     | out_of_range
+ *
+ * Value rule in one line: a reading's value must be a JSON number that is finite and within
+ * ±(2^53 - 1); any other scalar (null, string, boolean) is `non_finite` ("not a finite number",
+ * as the reason catalogue says), while a structure (object, array) is `schema` (wrong shape).
+ *
+ * Limits for the range check: the registered sensor's spec for that metric; when the sensor is
+ * not registered (policy 'auto') or does not list that metric, ctx.metricDefaults; none -> no check.
+ * `null` for sensor_id or seq means "absent". validation.minTimestamp falls back to
+ * 2000-01-01T00:00:00Z if it cannot be parsed.
+ *
+ * Accepted Readings carry ts in epoch ms UTC (sub-ms precision rounded down) and seq or null.
+ * QuarantineItem.ts is the record's time when it was valid; it is null for timestamp reasons and
+ * for problems found before the time could be read. QuarantineItem.payload is the offending part
+ * as text: the whole payload, the record's JSON, or for a reading a one-reading record
+ * {"sensor_id","ts","seq"?,"readings":{metric: value}}; capped at 64 KiB with a marker.
+ * Duplicates are not detected here (the warehouse does it).
+ */
+import { isValidId } from '../core/ids.js';
+import type { MetricSpec, RegistryView } from '../core/registry.js';
+import type { QuarantineReason } from '../core/reasons.js';
+import type { Clock, Message, Reading, Validated } from '../core/types.js';
+import type { ValidationConfig } from '../config/schema.js';
+import { decodeSensorpipeJson } from './decode/sensorpipe-json.js';
+import { boundedJson, bytesExcerpt, capText, describeValue, explainBadId, quote } from './decode/describe.js';
+import { explainTimestamp, formatMs, parseIsoTimestamp, parseTimestamp, type EpochUnit } from './timestamps.js';
+
+export interface ValidateContext {
+  registry: RegistryView;
+  config: ValidationConfig;
+  /** Limits for metrics of sensors that are not registered (or do not list the metric). */
+  metricDefaults: Record<string, MetricSpec>;
+  clock: Clock;
+}
+
+export interface MessageScope {
+  /** Sensor id taken from the MQTT topic; null when the transport has no topic (HTTP). */
+  topicSensorId: string | null;
+  /** When set, the caller may only write these sensors (HTTP device tokens); others are identity_mismatch. */
+  owns?: (sensorId: string) => boolean;
+}
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const DEFAULT_MIN_TS_MS = 946_684_800_000; // 2000-01-01T00:00:00Z
+
+let cachedMinText: unknown = undefined;
+let cachedMinMs = DEFAULT_MIN_TS_MS;
+
+/** validation.minTimestamp as epoch ms, parsed once per distinct value. */
+function minTimestampMs(text: unknown): number {
+  if (text !== cachedMinText) {
+    const v = typeof text === 'string' ? parseIsoTimestamp(text) : NaN;
+    cachedMinMs = v === v ? v : DEFAULT_MIN_TS_MS;
+    cachedMinText = text;
+  }
+  return cachedMinMs;
+}
+
+/** Own-property lookup (metric names like "constructor" must not find Object.prototype members). */
+function specFor(specs: Record<string, MetricSpec> | undefined, metric: string): MetricSpec | undefined {
+  if (specs === undefined) return undefined;
+  const s = specs[metric];
+  return s !== undefined && Object.prototype.hasOwnProperty.call(specs, metric) ? s : undefined;
+}
+
+/** Mutable state of one message; the per-record fields are overwritten for each record (no per-record allocation). */
+interface Run {
+  out: Validated;
+  topic: string | null;
+  owns: ((sensorId: string) => boolean) | undefined;
+  registry: RegistryView;
+  defaults: Record<string, MetricSpec>;
+  unit: EpochUnit;
+  minMs: number;
+  maxMs: number;
+  nowMs: number;
+  skewS: number;
+  minText: string;
+  isArray: boolean;
+  // current record
+  index: number;
+  record: Record<string, unknown>;
+  sensorId: string;
+  ts: number;
+  seq: number | null;
+  specs: Record<string, MetricSpec> | undefined;
+  registered: boolean;
+}
+
+function where(r: Run): string {
+  return r.isArray ? `record #${r.index}: ` : '';
+}
+
+function push(
+  r: Run,
+  reason: QuarantineReason,
+  detail: string,
+  sensorId: string | null,
+  metric: string | null,
+  ts: number | null,
+  payload: string,
+): void {
+  r.out.quarantined.push({ reason, detail, sensorId, metric, ts, payload });
+}
+
+/** One item for the current record as a whole. */
+function recordItem(r: Run, reason: QuarantineReason, detail: string, sensorId: string | null, ts: number | null): void {
+  push(r, reason, where(r) + detail, sensorId, null, ts, boundedJson(r.record));
+}
+
+/** One item for a single reading of the current record. */
+function readingItem(r: Run, reason: QuarantineReason, detail: string, metric: string | null, name: string, value: unknown): void {
+  const seq = r.seq === null ? '' : `,"seq":${r.seq}`;
+  const payload = capText(
+    `{"sensor_id":${JSON.stringify(r.sensorId)},"ts":${boundedJson(r.record.ts)}${seq},"readings":{${boundedJson(name)}:${boundedJson(value)}}}`,
+  );
+  push(r, reason, where(r) + detail, r.sensorId, metric, r.ts, payload);
+}
+
+/** Decode and validate one message. Never throws. */
+export function validateMessage(message: Message, scope: MessageScope, ctx: ValidateContext): Validated {
+  const out: Validated = { readings: [], quarantined: [] };
+  try {
+    run(message, scope, ctx, out);
+  } catch (err) {
+    // Last-resort net: a bug here (or a throwing registry/owns callback) must not lose the message.
+    let payload = '';
+    try {
+      payload = bytesExcerpt(message.payload);
+    } catch {
+      payload = '';
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    const topic = scope && typeof scope.topicSensorId === 'string' && isValidId(scope.topicSensorId) ? scope.topicSensorId : null;
+    out.readings = [];
+    out.quarantined = [
+      {
+        reason: 'schema',
+        detail: `internal validation error (please report this as a Sensorpipe bug): ${msg.slice(0, 300)}`,
+        sensorId: topic,
+        metric: null,
+        ts: null,
+        payload,
+      },
+    ];
+  }
+  return out;
+}
+
+function run(message: Message, scope: MessageScope, ctx: ValidateContext, out: Validated): void {
+  const topic = scope.topicSensorId;
+  const payload = message.payload;
+  if (topic !== null && !isValidId(topic)) {
+    out.quarantined.push({
+      reason: 'invalid_id',
+      detail: `the topic names sensor ${quote(String(topic))}, which is not a valid id: ${explainBadId(String(topic))}`,
+      sensorId: null,
+      metric: null,
+      ts: null,
+      payload: bytesExcerpt(payload),
+    });
+    return;
+  }
+  const cfg = ctx.config;
+  const dec = decodeSensorpipeJson(payload, cfg.maxPayloadBytes);
+  if (!dec.ok) {
+    out.quarantined.push({
+      reason: dec.reason,
+      detail: dec.detail,
+      sensorId: topic,
+      metric: null,
+      ts: null,
+      payload: bytesExcerpt(payload),
+    });
+    return;
+  }
+  const nowMs = ctx.clock.now();
+  const skewS = cfg.maxFutureSkewS;
+  const r: Run = {
+    out,
+    topic,
+    owns: scope.owns,
+    registry: ctx.registry,
+    defaults: ctx.metricDefaults,
+    unit: cfg.epochUnit,
+    minMs: minTimestampMs(cfg.minTimestamp),
+    maxMs: nowMs + skewS * 1000,
+    nowMs,
+    skewS,
+    minText: cfg.minTimestamp,
+    isArray: dec.isArray,
+    index: 0,
+    record: EMPTY,
+    sensorId: '',
+    ts: 0,
+    seq: null,
+    specs: undefined,
+    registered: false,
+  };
+  const recs = dec.records;
+  for (let i = 0; i < recs.length; i++) {
+    r.index = i;
+    validateRecord(r, recs[i]);
+  }
+}
+
+const EMPTY: Record<string, unknown> = {};
+
+function validateRecord(r: Run, rec: unknown): void {
+  if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) {
+    const kind = rec === null ? 'null' : Array.isArray(rec) ? 'an array' : `a ${typeof rec}`;
+    r.out.quarantined.push({
+      reason: 'schema',
+      detail:
+        `record #${r.index} is ${kind}; every record must be an object like ` +
+        '{"ts": "2024-05-01T12:00:00Z", "temperature": 21.4}',
+      sensorId: r.topic,
+      metric: null,
+      ts: null,
+      payload: boundedJson(rec),
+    });
+    return;
+  }
+  const o = rec as Record<string, unknown>;
+  r.record = o;
+  const topic = r.topic;
+
+  // --- which sensor -------------------------------------------------------------------------
+  let sensorId: string;
+  const sid = o.sensor_id;
+  if (sid === undefined || sid === null) {
+    if (topic === null) {
+      recordItem(
+        r,
+        'schema',
+        'the record has no "sensor_id"; requests without a sensor in the topic or URL must name the sensor in every record',
+        null,
+        null,
+      );
+      return;
+    }
+    sensorId = topic;
+  } else if (sid === topic) {
+    sensorId = topic;
+  } else if (typeof sid !== 'string') {
+    recordItem(r, 'schema', `"sensor_id" is ${describeValue(sid)}; it must be a string`, topic, null);
+    return;
+  } else if (!isValidId(sid)) {
+    recordItem(
+      r,
+      'invalid_id',
+      `sensor_id ${quote(sid)} is not a valid id: ${explainBadId(sid)} (allowed: ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$)`,
+      topic,
+      null,
+    );
+    return;
+  } else if (topic !== null) {
+    recordItem(
+      r,
+      'identity_mismatch',
+      `the record names sensor_id ${quote(sid)} but was published on the topic of sensor ${quote(topic)}; ` +
+        `a device may only write its own topic (omit sensor_id, or publish to sensors/${sid}/telemetry)`,
+      topic,
+      null,
+    );
+    return;
+  } else {
+    sensorId = sid;
+  }
+  if (r.owns !== undefined && !r.owns(sensorId)) {
+    recordItem(
+      r,
+      'identity_mismatch',
+      `sensor ${quote(sensorId)} is not one of the sensors this device's token may write`,
+      sensorId,
+      null,
+    );
+    return;
+  }
+  r.sensorId = sensorId;
+
+  // --- seq and shape ------------------------------------------------------------------------
+  const sq = o.seq;
+  let seq: number | null = null;
+  if (sq !== undefined && sq !== null) {
+    if (typeof sq !== 'number' || !Number.isSafeInteger(sq) || sq < 0) {
+      recordItem(
+        r,
+        'schema',
+        `"seq" is ${describeValue(sq)}; it must be an integer from 0 to ${MAX_SAFE}`,
+        sensorId,
+        null,
+      );
+      return;
+    }
+    seq = sq;
+  }
+  r.seq = seq;
+  const rd = o.readings;
+  if (rd !== undefined && (typeof rd !== 'object' || rd === null || Array.isArray(rd))) {
+    recordItem(
+      r,
+      'schema',
+      `"readings" is ${describeValue(rd)}; it must be an object mapping metric names to numbers, e.g. {"temperature": 21.4}`,
+      sensorId,
+      null,
+    );
+    return;
+  }
+
+  // --- time ---------------------------------------------------------------------------------
+  const tsRaw = o.ts;
+  const ts = tsRaw === undefined ? NaN : parseTimestamp(tsRaw, r.unit);
+  if (ts !== ts) {
+    let detail = explainTimestamp(tsRaw, r.unit);
+    if (tsRaw === undefined) {
+      const alt = o.timestamp !== undefined ? 'timestamp' : o.time !== undefined ? 'time' : null;
+      detail += alt ? ` (found "${alt}": the field must be called "ts")` : '; every record needs "ts" (ISO-8601 with a zone, or epoch)';
+    }
+    recordItem(r, 'bad_timestamp', detail, sensorId, null);
+    return;
+  }
+  if (ts < r.minMs) {
+    recordItem(
+      r,
+      'bad_timestamp',
+      `ts ${boundedJson(tsRaw, 80)} is ${formatMs(ts)}, before validation.minTimestamp ${r.minText}: the device clock is probably not set`,
+      sensorId,
+      null,
+    );
+    return;
+  }
+  if (ts > r.maxMs) {
+    const ahead = (ts - r.nowMs) / 1000;
+    recordItem(
+      r,
+      'future_timestamp',
+      `ts ${boundedJson(tsRaw, 80)} is ${formatMs(ts)}, ${ahead < 1e12 ? ahead.toFixed(1) : ahead.toExponential(2)} s ahead of the server clock ` +
+        `(${formatMs(r.nowMs)}); validation.maxFutureSkewS allows ${r.skewS} s: check the device clock and its epoch unit`,
+      sensorId,
+      null,
+    );
+    return;
+  }
+  r.ts = ts;
+
+  // --- registry -----------------------------------------------------------------------------
+  const spec = r.registry.get(sensorId);
+  if (spec === undefined && r.registry.policy === 'strict') {
+    recordItem(
+      r,
+      'unknown_sensor',
+      `sensor ${quote(sensorId)} is not registered and the registry policy is strict; register the sensor first ` +
+        '(or set validation.unknownSensorPolicy to auto)',
+      sensorId,
+      ts,
+    );
+    return;
+  }
+  r.registered = spec !== undefined;
+  r.specs = spec !== undefined ? spec.metrics : undefined;
+
+  // --- readings -----------------------------------------------------------------------------
+  let count = 0;
+  if (rd !== undefined) {
+    const readings = rd as Record<string, unknown>;
+    for (const k in readings) {
+      count++;
+      checkReading(r, k, readings[k]);
+    }
+    if (count === 0) {
+      recordItem(r, 'schema', 'the record has no metrics: "readings" is empty', sensorId, ts);
+      return;
+    }
+    for (const k in o) {
+      if (k === 'readings' || k === 'ts' || k === 'sensor_id' || k === 'seq') continue;
+      readingItem(
+        r,
+        'schema',
+        `key ${quote(k)} is next to "readings"; in the nested form every metric must be inside "readings" ` +
+          '(or use the flat form without "readings")',
+        isValidId(k) ? k : null,
+        k,
+        o[k],
+      );
+    }
+  } else {
+    for (const k in o) {
+      if (k === 'ts' || k === 'sensor_id' || k === 'seq') continue;
+      count++;
+      checkReading(r, k, o[k]);
+    }
+    if (count === 0) {
+      recordItem(
+        r,
+        'schema',
+        'the record has no metrics: besides sensor_id, ts and seq it needs at least one metric, e.g. "temperature": 21.4 ' +
+          '(or "readings": {"temperature": 21.4})',
+        sensorId,
+        ts,
+      );
+    }
+  }
+}
+
+function checkReading(r: Run, name: string, v: unknown): void {
+  if (!isValidId(name)) {
+    readingItem(
+      r,
+      'invalid_id',
+      `metric name ${quote(name)} is not a valid id: ${explainBadId(name)} (allowed: ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$)`,
+      null,
+      name,
+      v,
+    );
+    return;
+  }
+  if (typeof v !== 'number') {
+    badValue(r, name, v);
+    return;
+  }
+  if (v - v !== 0) {
+    readingItem(
+      r,
+      'non_finite',
+      `metric ${quote(name)}: the value overflows a 64-bit double (parsed as ${v}); values must be finite numbers`,
+      name,
+      name,
+      v,
+    );
+    return;
+  }
+  if (v > MAX_SAFE || v < -MAX_SAFE) {
+    readingItem(
+      r,
+      'non_finite',
+      `metric ${quote(name)}: the value ${v} is beyond ±2^53 (${MAX_SAFE}); it is stored as a double and precision would be lost ` +
+        '(scale it down, e.g. send kWh instead of mWh)',
+      name,
+      name,
+      v,
+    );
+    return;
+  }
+  let limits = specFor(r.specs, name);
+  let from = 'registered for';
+  if (limits === undefined) {
+    limits = specFor(r.defaults, name);
+    from = 'in registry.metricDefaults, applied to';
+    if (limits === undefined) {
+      pushReading(r, name, v);
+      return;
+    }
+  }
+  const min = limits.min;
+  const max = limits.max;
+  if ((typeof min === 'number' && v < min) || (typeof max === 'number' && v > max)) {
+    const unit = limits.unit ? ` ${limits.unit}` : '';
+    const side = typeof min === 'number' && v < min ? `below the minimum ${min}${unit}` : `above the maximum ${max}${unit}`;
+    readingItem(
+      r,
+      'out_of_range',
+      `metric ${quote(name)} = ${v} is ${side} ${from} sensor ${quote(r.sensorId)} ` +
+        `(valid range ${min ?? '-∞'} .. ${max ?? '+∞'}${unit})`,
+      name,
+      name,
+      v,
+    );
+    return;
+  }
+  pushReading(r, name, v);
+}
+
+function pushReading(r: Run, metric: string, value: number): void {
+  const reading: Reading = { sensorId: r.sensorId, metric, ts: r.ts, value, seq: r.seq };
+  r.out.readings.push(reading);
+}
+
+function badValue(r: Run, name: string, v: unknown): void {
+  let reason: QuarantineReason = 'non_finite';
+  let detail: string;
+  if (v === null) {
+    detail = `metric ${quote(name)}: the value is null; send a finite JSON number, or leave the metric out when there is no measurement`;
+  } else if (typeof v === 'string') {
+    const n = v.trim() === '' ? NaN : Number(v);
+    detail =
+      `metric ${quote(name)}: the value is ${describeValue(v)}; values must be JSON numbers` +
+      (n - n === 0 ? ` (send ${n} without quotes)` : ', finite, not text');
+  } else if (typeof v === 'boolean') {
+    detail = `metric ${quote(name)}: the value is ${describeValue(v)}; values must be JSON numbers (send 1 or 0 for on/off)`;
+  } else {
+    reason = 'schema';
+    detail = `metric ${quote(name)}: the value is ${describeValue(v)}; a metric value must be a single JSON number (nested values are not supported)`;
+  }
+  readingItem(r, reason, detail, name, name, v);
+}
