@@ -37,11 +37,14 @@ export class AuthStore {
   }
 
   /** Creates (or re-keys) a device and returns its secret; the secret is not stored and cannot be shown again. */
-  async addDevice(deviceId: string, sensors: string[] = [deviceId], now = Date.now()): Promise<string> {
+  async addDevice(deviceId: string, sensors: string[] = [deviceId], opts: { secret?: string; now?: number } = {}): Promise<string> {
+    const now = opts.now ?? Date.now();
     if (!isValidId(deviceId)) throw new AuthError(`device id "${deviceId}" is not valid: use letters, digits and . _ : - (max 128, starting with a letter or digit)`);
     const bad = sensors.filter((s) => !isValidId(s));
     if (bad.length) throw new AuthError(`sensor id(s) not valid: ${bad.join(', ')}`);
-    const secret = newSecret('');
+    // A caller-chosen secret is for provisioning tools and tests; the CLI always generates one.
+    const secret = opts.secret ?? newSecret('');
+    if (secret.length < 16) throw new AuthError('a device secret must have at least 16 characters');
     const hash = await hashSecret(secret);
     this.db
       .prepare(

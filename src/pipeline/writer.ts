@@ -1,4 +1,5 @@
 import type { Lake, Warehouse } from '../core/sinks.js';
+import { crashPoint } from '../core/faults.js';
 import type { Clock, Logger, SinkBatch, Spool, SpoolRecord } from '../core/types.js';
 
 export interface WriterOptions {
@@ -56,9 +57,13 @@ export class Writer {
     if (records.length === 0) return 0;
     const batch: SinkBatch = { fromOffset: records[0].offset, toOffset: records[records.length - 1].offset, records };
     await spool.setInflight({ from: batch.fromOffset, to: batch.toOffset });
+    crashPoint('writer.before-warehouse');
     const outcome = await warehouse.writeBatch(batch);
+    crashPoint('writer.after-warehouse');
     await lake.writeBatch(batch, outcome.conflicts);
+    crashPoint('writer.after-lake');
     await spool.commit(batch.toOffset);
+    crashPoint('writer.after-commit');
     await spool.setInflight(null);
     const s = this.stats;
     s.batches++;

@@ -1,0 +1,18 @@
+/**
+ * Crash points for the fault-injection tests. With SENSORPIPE_CRASH_AT=<point>:<n> the process kills
+ * itself with SIGKILL the n-th time it passes <point>, exactly as a power cut would, at a place a
+ * random kill would rarely hit (between a file's write and its rename, between two sink commits, …).
+ * Unset (always, outside tests) it costs one comparison.
+ */
+const spec = process.env.SENSORPIPE_CRASH_AT ?? '';
+const [target, nth] = spec.split(':');
+let remaining = Number(nth) || 1;
+
+export function crashPoint(name: string): void {
+  if (spec === '' || name !== target) return;
+  remaining -= 1;
+  if (remaining <= 0) {
+    process.stderr.write(`SENSORPIPE_CRASH_AT: killing the process at ${name}\n`);
+    process.kill(process.pid, 'SIGKILL');
+  }
+}

@@ -1,0 +1,47 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+export interface ChildServer {
+  proc: ChildProcess;
+  /** Resolves once the server printed its banner (it is taking traffic). */
+  ready: Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  output(): string;
+}
+
+/** Runs `sensorpipe start` from source in a child process, as a user would, on a given data dir. */
+export function startChild(opts: { dataDir: string; mqttPort: number; args?: string[]; env?: Record<string, string> }): ChildServer {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'start', '--data-dir', opts.dataDir, '--mqtt-port', String(opts.mqttPort), '--http-port', '0', ...(opts.args ?? [])],
+    { cwd: ROOT, env: { ...process.env, SENSORPIPE_LOG_LEVEL: 'warn', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Sensorpipe is running.')) resolve();
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    void exited.then(({ code, signal }) => reject(new Error(`server exited before it was ready (code ${code}, signal ${signal}):\n${out}`)));
+  });
+  ready.catch(() => {});
+  return { proc, ready, exited, output: () => out };
+}
