@@ -121,8 +121,7 @@ test('security: wrong password, foreign topic, bad client ids are refused and co
   a.end(true);
   // A subscription to everything is refused too.
   const a2 = await connectAsync(url, { ...opts, clientId: 'dev-a', username: 'dev-a', password: SECRET });
-  const granted = await a2.subscribeAsync('#', { qos: 1 });
-  assert.equal(granted[0].qos, 128, 'SUBACK failure for #');
+  await assert.rejects(a2.subscribeAsync('#', { qos: 1 }), /Subscribe error/, 'SUBACK failure for #');
   // Its own sensor works.
   await a2.publishAsync('sensors/dev-a/telemetry', JSON.stringify({ ts: new Date().toISOString(), temperature: 20 }), { qos: 1 });
   await a2.endAsync();

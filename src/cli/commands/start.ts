@@ -16,7 +16,7 @@ export function registerStart(program: Command): void {
     .option('--no-fleet', 'with --demo: do not start the in-process demo fleet')
     .addHelpText('after', '\nExamples:\n  sensorpipe start --data-dir /var/lib/sensorpipe\n  sensorpipe start --demo --mqtt-port 1884 --http-port 8081')
     .action(async (flags: CommonFlags & { mqttPort?: string; httpPort?: string; demo?: boolean; fleet: boolean }) => {
-      const config = configFrom(flags);
+      const config = configFrom({ ...program.opts<CommonFlags>(), ...flags });
       const logger = createLogger(config.logLevel);
       let sp: Sensorpipe;
       try {
@@ -57,7 +57,7 @@ function printBanner(sp: Sensorpipe, fleet: boolean): void {
       '  !! DEMO MODE: anonymous devices may publish for any sensor. This is insecure;',
       '  !! run without --demo and add devices with `sensorpipe devices add <id>` for real use.',
       `  demo admin token  ${sp.localToken}`,
-      fleet ? '  a demo fleet of 5 sensors (demo-01 … demo-05) is publishing through the broker.' : '',
+      fleet ? '  a demo fleet of 5 sensors (demo-0001 … demo-0005) is publishing through the broker.' : '',
     );
   }
   lines.push(
