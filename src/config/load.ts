@@ -24,10 +24,13 @@ type Tree = Record<string, unknown>;
  * e.g. SENSORPIPE_MQTT__PORT=1884, SENSORPIPE_DATA_DIR=/var/lib/sensorpipe.
  * Single-level names use the camelCase key in SNAKE_CASE (DATA_DIR -> dataDir).
  */
+/** SENSORPIPE_* variables that are not settings: the CLI's token and the test-only crash points. */
+const NOT_SETTINGS = new Set(['SENSORPIPE_TOKEN', 'SENSORPIPE_CRASH_AT']);
+
 export function envOverrides(env: NodeJS.ProcessEnv): Tree {
   const out: Tree = {};
   for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith('SENSORPIPE_') || raw === undefined) continue;
+    if (!name.startsWith('SENSORPIPE_') || raw === undefined || NOT_SETTINGS.has(name)) continue;
     const path = name
       .slice('SENSORPIPE_'.length)
       .split('__')
