@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkConfig, envOverrides, loadConfig, ConfigError } from '../../src/config/load.js';
+import { tempDir } from '../helpers/server.js';
+
+test('defaults: data in ./data, MQTT 1883, HTTP 8080, not demo', () => {
+  const c = loadConfig({ env: {} });
+  assert.equal(c.dataDir, './data');
+  assert.equal(c.mqtt.port, 1883);
+  assert.equal(c.http.port, 8080);
+  assert.equal(c.demo, false);
+  assert.equal(c.validation.unknownSensorPolicy, 'auto');
+});
+
+test('file < environment < flags', (t) => {
+  const tmp = tempDir();
+  t.after(tmp.cleanup);
+  const file = join(tmp.dir, 'sp.yaml');
+  writeFileSync(file, 'dataDir: /srv/a\nmqtt:\n  port: 1884\nhttp:\n  port: 9000\nvalidation:\n  maxFutureSkewS: 60\n');
+  const c = loadConfig({ file, env: { SENSORPIPE_MQTT__PORT: '1885', SENSORPIPE_VALIDATION__MAX_FUTURE_SKEW_S: '30' }, flags: { http: { port: 9001 } } });
+  assert.equal(c.dataDir, '/srv/a');
+  assert.equal(c.mqtt.port, 1885);
+  assert.equal(c.http.port, 9001);
+  assert.equal(c.validation.maxFutureSkewS, 30);
+});
+
+test('environment names map to setting paths; non-settings are ignored', () => {
+  assert.deepEqual(envOverrides({ SENSORPIPE_DATA_DIR: '/x', SENSORPIPE_WRITER__FLUSH_INTERVAL_MS: '20', SENSORPIPE_DEMO: 'true', SENSORPIPE_TOKEN: 't', SENSORPIPE_CRASH_AT: 'a:1', PATH: '/bin' }), {
+    dataDir: '/x',
+    writer: { flushIntervalMs: 20 },
+    demo: true,
+  });
+});
+
+test('every problem is reported at once, each with its path', (t) => {
+  const tmp = tempDir();
+  t.after(tmp.cleanup);
+  const file = join(tmp.dir, 'bad.yaml');
+  writeFileSync(file, 'mqtt:\n  port: 70000\nhttp:\n  port: "eighty"\nvalidation:\n  unknownSensorPolicy: sometimes\nlake:\n  partitioning: weekly\nbogus: 1\n');
+  const r = checkConfig({ file, env: {} });
+  assert.equal(r.config, undefined);
+  const paths = r.problems.map((p) => p.path).sort();
+  assert.deepEqual(paths, ['', 'http.port', 'lake.partitioning', 'mqtt.port', 'validation.unknownSensorPolicy']);
+  assert.match(r.problems.find((p) => p.path === '')!.message, /bogus/);
+  assert.throws(() => loadConfig({ file, env: {} }), (e: unknown) => e instanceof ConfigError && /5 problem/.test(e.message));
+});
+
+test('unreadable or non-YAML files give one clear problem', (t) => {
+  const tmp = tempDir();
+  t.after(tmp.cleanup);
+  assert.match(checkConfig({ file: join(tmp.dir, 'missing.yaml'), env: {} }).problems[0].message, /cannot read/);
+  const file = join(tmp.dir, 'broken.yaml');
+  writeFileSync(file, 'mqtt: [unclosed\n');
+  assert.match(checkConfig({ file, env: {} }).problems[0].message, /not valid YAML/);
+});
