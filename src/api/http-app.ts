@@ -1,7 +1,9 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { AuthStore, Role } from '../auth/auth-store.js';
-import { QueryError, type Warehouse } from '../core/sinks.js';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { AuthStore } from '../auth/auth-store.js';
+import type { Warehouse } from '../core/sinks.js';
 import type { Logger } from '../core/types.js';
+import { sqlRoutes } from './routes/sql.js';
+import { statusRoutes } from './routes/status.js';
 
 export interface StatusProvider {
   status(): Promise<Record<string, unknown>>;
@@ -15,55 +17,11 @@ export interface HttpAppDeps {
   sql: { maxRows: number; timeoutMs: number };
 }
 
-/** Resolves the caller's role from `Authorization: Bearer <token>`, or answers 401/403 itself. */
-function requireRole(auth: AuthStore, allowed: Role[]) {
-  return async (req: FastifyRequest, reply: FastifyReply) => {
-    const header = req.headers.authorization ?? '';
-    const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-    if (!token) {
-      return reply.code(401).send({ error: 'unauthorized', message: 'send Authorization: Bearer <token> (create one with `sensorpipe tokens create --role analyst`)' });
-    }
-    const role = auth.roleOf(token);
-    if (!role) return reply.code(401).send({ error: 'unauthorized', message: 'unknown token' });
-    if (!allowed.includes(role)) {
-      return reply.code(403).send({ error: 'forbidden', message: `role ${role} may not call this; allowed: ${allowed.join(', ')}` });
-    }
-  };
-}
-
-/** The HTTP app, built without listening so tests can inject requests. */
+/** The HTTP app, built without listening so tests can inject requests. Routes live in ./routes, one file per area. */
 export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
-
-  app.get('/healthz', async () => ({ status: 'ok' }));
-
-  app.get('/v1/status', { preHandler: requireRole(deps.auth, ['admin', 'analyst', 'scientist']) }, async () => deps.status.status());
-
-  app.post<{ Body: { sql?: unknown } }>(
-    '/v1/sql',
-    {
-      preHandler: requireRole(deps.auth, ['admin', 'analyst', 'scientist']),
-      schema: {
-        body: {
-          type: 'object',
-          required: ['sql'],
-          properties: { sql: { type: 'string', minLength: 1, maxLength: 100_000 } },
-        },
-      },
-    },
-    async (req, reply) => {
-      try {
-        const result = await deps.warehouse.query(req.body.sql as string, deps.sql);
-        return result;
-      } catch (err) {
-        if (err instanceof QueryError) {
-          const code = err.code === 'timeout' ? 408 : err.code === 'refused' ? 403 : 400;
-          return reply.code(code).send({ error: err.code, message: err.message });
-        }
-        throw err;
-      }
-    },
-  );
+  statusRoutes(app, deps);
+  sqlRoutes(app, deps);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     if (err.validation || (err.statusCode && err.statusCode < 500)) {

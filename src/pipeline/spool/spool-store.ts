@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { crashPoint } from '../../core/faults.js';
 import type { AppendBatch, RawRows, ReclaimOptions, StoreState } from './spool-protocol.js';
 import { packPayloads, unpackPayloads } from './spool-protocol.js';
 
@@ -118,6 +119,7 @@ export class SpoolStore {
     const run = this.db.transaction(() => {
       const gone = this.measureUpTo.get(offset)!;
       this.deleteUpTo.run(offset);
+      crashPoint('spool.commit'); // mid-transaction: the delete must roll back
       this.setState.run('checkpoint', offset);
       return { gone, oldest: this.oldestReceivedAt.get() };
     });
