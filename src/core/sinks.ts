@@ -45,9 +45,23 @@ export interface Warehouse {
   /** Mirror of the device list (no secrets) for BI. */
   syncDevices(devices: { deviceId: string; sensors: string[]; createdAt: EpochMs }[]): Promise<void>;
   accounting(range?: { from?: EpochMs; to?: EpochMs }): Promise<AccountingRow[]>;
+  /**
+   * One transaction for a batch job, serialized with pipeline writes. Jobs write SQL that both
+   * engines accept (ANSI plus the few functions they share) with `$1`-style parameters. Throws on
+   * infrastructure faults or bad SQL; everything done in `fn` is rolled back then.
+   */
+  jobTransaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T>;
   /** Read-only SQL for analysts and the CLI. Throws a QueryError with a clear message on bad SQL or a refused statement. */
   query(sql: string, opts?: QueryOptions): Promise<QueryResult>;
   close(): Promise<void>;
+}
+
+/** What a job may do inside `Warehouse.jobTransaction`. */
+export interface SqlTx {
+  /** Runs a statement; returns the number of rows it changed. */
+  run(sql: string, params?: (string | number | boolean | null)[]): Promise<number>;
+  /** Runs a query; rows come back JSON-friendly (numbers, ISO timestamps ending in Z). */
+  all<T = Record<string, unknown>>(sql: string, params?: (string | number | boolean | null)[]): Promise<T[]>;
 }
 
 export class QueryError extends Error {

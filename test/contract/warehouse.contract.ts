@@ -482,5 +482,23 @@ export function runWarehouseContract(name: string, factory: WarehouseFactory): v
         assert.equal((await w.writeBatch(batchOf([s.message([reading('s1', 'temperature', T0, 1)])]))).inserted, 1);
       });
     });
+
+    test('jobTransaction runs statements with $n parameters and rolls back on error', async () => {
+      await withWarehouse(factory, async (w) => {
+        const s = new SpoolSim();
+        await w.writeBatch(batchOf([s.message([reading('s1', 'temperature', T0, 20), reading('s1', 'humidity', T0, 40)])]));
+        const rows = await w.jobTransaction((tx) => tx.all<{ metric: string; value: number }>('SELECT metric, value FROM readings WHERE sensor_id = $1 ORDER BY metric', ['s1']));
+        assert.deepEqual(rows, [{ metric: 'humidity', value: 40 }, { metric: 'temperature', value: 20 }]);
+        const changed = await w.jobTransaction((tx) => tx.run('UPDATE sensors SET location = $1 WHERE sensor_id = $2', ['lab', 's1']));
+        assert.equal(changed, 1);
+        await assert.rejects(
+          w.jobTransaction(async (tx) => {
+            await tx.run('UPDATE sensors SET location = $1 WHERE sensor_id = $2', ['attic', 's1']);
+            await tx.run('SELECT * FROM no_such_table');
+          }),
+        );
+        assert.equal((await w.query("SELECT location FROM sensors WHERE sensor_id = 's1'")).rows[0].location, 'lab', 'rolled back');
+      });
+    });
   });
 }

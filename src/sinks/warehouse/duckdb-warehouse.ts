@@ -21,7 +21,7 @@ import { LIST, TIMESTAMP, VARCHAR, listValue } from '@duckdb/node-api';
 import { isValidId } from '../../core/ids.js';
 import type { MetricSpec, SensorSpec } from '../../core/registry.js';
 import { QueryError } from '../../core/sinks.js';
-import type { AccountingRow, QueryOptions, QueryResult, Warehouse } from '../../core/sinks.js';
+import type { AccountingRow, QueryOptions, QueryResult, SqlTx, Warehouse } from '../../core/sinks.js';
 import { silentLogger, systemClock } from '../../core/types.js';
 import type { Clock, EpochMs, Logger, SinkBatch, WarehouseOutcome } from '../../core/types.js';
 import { hourOf } from './batch-plan.js';
@@ -269,6 +269,16 @@ export class DuckDbWarehouse implements Warehouse {
         items: num(r.items) ?? 0,
       }));
     });
+  }
+
+  jobTransaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.transaction(async (c) =>
+      fn({
+        run: async (sql, params) => (await c.run(sql, params ?? [])).rowsChanged,
+        all: async <R>(sql: string, params?: (string | number | boolean | null)[]) =>
+          (await c.runAndReadAll(sql, params ?? [])).convertRowObjects(jsonFriendlyConverter) as R[],
+      }),
+    );
   }
 
   /**
