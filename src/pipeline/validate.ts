@@ -107,6 +107,145 @@ function specFor(specs: Record<string, MetricSpec> | undefined, metric: string):
   return s !== undefined && Object.prototype.hasOwnProperty.call(specs, metric) ? s : undefined;
 }
 
+// ------------------------------------------------------------------------------------------
+// Checks shared with the other decoders (SenML, line protocol): each returns the problem as a
+// value (reason + operator detail) or null when the input passes. Same texts for every format.
+
+/** A failed check: the reason code and the operator-readable detail. */
+export interface Problem {
+  reason: QuarantineReason;
+  detail: string;
+}
+
+/** The time window of one message: [minMs, maxMs] with maxMs = now + validation.maxFutureSkewS. */
+export interface TimeLimits {
+  nowMs: number;
+  minMs: number;
+  maxMs: number;
+  skewS: number;
+  minText: string;
+}
+
+export function timeLimits(ctx: ValidateContext): TimeLimits {
+  const cfg = ctx.config;
+  const nowMs = ctx.clock.now();
+  const skewS = cfg.maxFutureSkewS;
+  return { nowMs, minMs: minTimestampMs(cfg.minTimestamp), maxMs: nowMs + skewS * 1000, skewS, minText: cfg.minTimestamp };
+}
+
+/** `what` (e.g. `sensor_id "a b"`) is outside the id alphabet: the invalid_id detail. */
+export function invalidIdDetail(what: string, s: string): string {
+  return `${what} ${quote(s)} is not a valid id: ${explainBadId(s)} (allowed: ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$)`;
+}
+
+/** identity_mismatch detail for a sensor the caller's token may not write. */
+export function notOwnedDetail(sensorId: string): string {
+  return `sensor ${quote(sensorId)} is not one of the sensors this device's token may write`;
+}
+
+/** unknown_sensor when the registry policy is strict and the sensor is not registered, else null. */
+export function unknownSensorProblem(registry: RegistryView, sensorId: string): Problem | null {
+  if (registry.policy !== 'strict' || registry.get(sensorId) !== undefined) return null;
+  return {
+    reason: 'unknown_sensor',
+    detail:
+      `sensor ${quote(sensorId)} is not registered and the registry policy is strict; register the sensor first ` +
+      '(or set validation.unknownSensorPolicy to auto)',
+  };
+}
+
+/**
+ * bad_timestamp (before validation.minTimestamp) or future_timestamp (beyond the skew) for a valid
+ * epoch-ms time, else null. `shown` names the time as sent, e.g. `ts "2024-05-01T12:00:00Z"`.
+ */
+export function timeProblem(ts: number, shown: string, lim: TimeLimits): Problem | null {
+  if (ts < lim.minMs) {
+    return {
+      reason: 'bad_timestamp',
+      detail: `${shown} is ${formatMs(ts)}, before validation.minTimestamp ${lim.minText}: the device clock is probably not set`,
+    };
+  }
+  if (ts > lim.maxMs) {
+    const ahead = (ts - lim.nowMs) / 1000;
+    return {
+      reason: 'future_timestamp',
+      detail:
+        `${shown} is ${formatMs(ts)}, ${ahead < 1e12 ? ahead.toFixed(1) : ahead.toExponential(2)} s ahead of the server clock ` +
+        `(${formatMs(lim.nowMs)}); validation.maxFutureSkewS allows ${lim.skewS} s: check the device clock and its epoch unit`,
+    };
+  }
+  return null;
+}
+
+/**
+ * The reading-level rules for one metric value (name, type, finiteness, ±2^53, range), in the order
+ * of the rule table; null when the reading is accepted. `specs` are the registered sensor's metric
+ * specs (undefined when not registered); `defaults` is registry.metricDefaults.
+ */
+export function valueProblem(
+  name: string,
+  v: unknown,
+  specs: Record<string, MetricSpec> | undefined,
+  defaults: Record<string, MetricSpec>,
+  sensorId: string,
+): Problem | null {
+  if (!isValidId(name)) return { reason: 'invalid_id', detail: invalidIdDetail('metric name', name) };
+  if (typeof v !== 'number') return badValueProblem(name, v);
+  if (v - v !== 0) {
+    return {
+      reason: 'non_finite',
+      detail: `metric ${quote(name)}: the value overflows a 64-bit double (parsed as ${v}); values must be finite numbers`,
+    };
+  }
+  if (v > MAX_SAFE || v < -MAX_SAFE) {
+    return {
+      reason: 'non_finite',
+      detail:
+        `metric ${quote(name)}: the value ${v} is beyond ±2^53 (${MAX_SAFE}); it is stored as a double and precision would be lost ` +
+        '(scale it down, e.g. send kWh instead of mWh)',
+    };
+  }
+  let limits = specFor(specs, name);
+  let from = 'registered for';
+  if (limits === undefined) {
+    limits = specFor(defaults, name);
+    from = 'in registry.metricDefaults, applied to';
+    if (limits === undefined) return null;
+  }
+  const min = limits.min;
+  const max = limits.max;
+  if ((typeof min === 'number' && v < min) || (typeof max === 'number' && v > max)) {
+    const unit = limits.unit ? ` ${limits.unit}` : '';
+    const side = typeof min === 'number' && v < min ? `below the minimum ${min}${unit}` : `above the maximum ${max}${unit}`;
+    return {
+      reason: 'out_of_range',
+      detail:
+        `metric ${quote(name)} = ${v} is ${side} ${from} sensor ${quote(sensorId)} ` +
+        `(valid range ${min ?? '-∞'} .. ${max ?? '+∞'}${unit})`,
+    };
+  }
+  return null;
+}
+
+function badValueProblem(name: string, v: unknown): Problem {
+  let reason: QuarantineReason = 'non_finite';
+  let detail: string;
+  if (v === null) {
+    detail = `metric ${quote(name)}: the value is null; send a finite JSON number, or leave the metric out when there is no measurement`;
+  } else if (typeof v === 'string') {
+    const n = v.trim() === '' ? NaN : Number(v);
+    detail =
+      `metric ${quote(name)}: the value is ${describeValue(v)}; values must be JSON numbers` +
+      (n - n === 0 ? ` (send ${n} without quotes)` : ', finite, not text');
+  } else if (typeof v === 'boolean') {
+    detail = `metric ${quote(name)}: the value is ${describeValue(v)}; values must be JSON numbers (send 1 or 0 for on/off)`;
+  } else {
+    reason = 'schema';
+    detail = `metric ${quote(name)}: the value is ${describeValue(v)}; a metric value must be a single JSON number (nested values are not supported)`;
+  }
+  return { reason, detail };
+}
+
 /** Mutable state of one message; the per-record fields are overwritten for each record (no per-record allocation). */
 interface Run {
   out: Validated;
@@ -121,6 +260,8 @@ interface Run {
   skewS: number;
   minText: string;
   isArray: boolean;
+  /** How details name record i (`record #i` when null). */
+  label: ((i: number) => string) | null;
   // current record
   index: number;
   record: Record<string, unknown>;
@@ -131,8 +272,12 @@ interface Run {
   registered: boolean;
 }
 
+function noun(r: Run): string {
+  return r.label === null ? `record #${r.index}` : r.label(r.index);
+}
+
 function where(r: Run): string {
-  return r.isArray ? `record #${r.index}: ` : '';
+  return r.isArray ? `${noun(r)}: ` : '';
 }
 
 function push(
@@ -218,21 +363,38 @@ function run(message: Message, scope: MessageScope, ctx: ValidateContext, out: V
     });
     return;
   }
-  const nowMs = ctx.clock.now();
-  const skewS = cfg.maxFutureSkewS;
+  validateRecords(dec.records, scope, ctx, out, { isArray: dec.isArray });
+}
+
+/**
+ * The record-level half of `validateMessage`: checks already-decoded Sensorpipe JSON records (as
+ * `decodeSensorpipeJson` returns them, or one per NDJSON line) and appends to `out`. `scope.topicSensorId`
+ * must be null or a valid id. `label(i)` names record i in details (default `record #i`). May throw
+ * only if `scope.owns` or the registry throws: callers wrap it as `validateMessage` does.
+ */
+export function validateRecords(
+  records: unknown[],
+  scope: MessageScope,
+  ctx: ValidateContext,
+  out: Validated,
+  opts: { isArray: boolean; label?: (i: number) => string },
+): void {
+  const cfg = ctx.config;
+  const lim = timeLimits(ctx);
   const r: Run = {
     out,
-    topic,
+    topic: scope.topicSensorId,
     owns: scope.owns,
     registry: ctx.registry,
     defaults: ctx.metricDefaults,
     unit: cfg.epochUnit,
-    minMs: minTimestampMs(cfg.minTimestamp),
-    maxMs: nowMs + skewS * 1000,
-    nowMs,
-    skewS,
-    minText: cfg.minTimestamp,
-    isArray: dec.isArray,
+    minMs: lim.minMs,
+    maxMs: lim.maxMs,
+    nowMs: lim.nowMs,
+    skewS: lim.skewS,
+    minText: lim.minText,
+    isArray: opts.isArray,
+    label: opts.label ?? null,
     index: 0,
     record: EMPTY,
     sensorId: '',
@@ -241,10 +403,9 @@ function run(message: Message, scope: MessageScope, ctx: ValidateContext, out: V
     specs: undefined,
     registered: false,
   };
-  const recs = dec.records;
-  for (let i = 0; i < recs.length; i++) {
+  for (let i = 0; i < records.length; i++) {
     r.index = i;
-    validateRecord(r, recs[i]);
+    validateRecord(r, records[i]);
   }
 }
 
@@ -256,7 +417,7 @@ function validateRecord(r: Run, rec: unknown): void {
     r.out.quarantined.push({
       reason: 'schema',
       detail:
-        `record #${r.index} is ${kind}; every record must be an object like ` +
+        `${noun(r)} is ${kind}; every record must be an object like ` +
         '{"ts": "2024-05-01T12:00:00Z", "temperature": 21.4}',
       sensorId: r.topic,
       metric: null,
@@ -290,13 +451,7 @@ function validateRecord(r: Run, rec: unknown): void {
     recordItem(r, 'schema', `"sensor_id" is ${describeValue(sid)}; it must be a string`, topic, null);
     return;
   } else if (!isValidId(sid)) {
-    recordItem(
-      r,
-      'invalid_id',
-      `sensor_id ${quote(sid)} is not a valid id: ${explainBadId(sid)} (allowed: ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$)`,
-      topic,
-      null,
-    );
+    recordItem(r, 'invalid_id', invalidIdDetail('sensor_id', sid), topic, null);
     return;
   } else if (topic !== null) {
     recordItem(
@@ -312,13 +467,7 @@ function validateRecord(r: Run, rec: unknown): void {
     sensorId = sid;
   }
   if (r.owns !== undefined && !r.owns(sensorId)) {
-    recordItem(
-      r,
-      'identity_mismatch',
-      `sensor ${quote(sensorId)} is not one of the sensors this device's token may write`,
-      sensorId,
-      null,
-    );
+    recordItem(r, 'identity_mismatch', notOwnedDetail(sensorId), sensorId, null);
     return;
   }
   r.sensorId = sensorId;
@@ -364,42 +513,23 @@ function validateRecord(r: Run, rec: unknown): void {
     recordItem(r, 'bad_timestamp', detail, sensorId, null);
     return;
   }
-  if (ts < r.minMs) {
-    recordItem(
-      r,
-      'bad_timestamp',
-      `ts ${boundedJson(tsRaw, 80)} is ${formatMs(ts)}, before validation.minTimestamp ${r.minText}: the device clock is probably not set`,
-      sensorId,
-      null,
-    );
-    return;
-  }
-  if (ts > r.maxMs) {
-    const ahead = (ts - r.nowMs) / 1000;
-    recordItem(
-      r,
-      'future_timestamp',
-      `ts ${boundedJson(tsRaw, 80)} is ${formatMs(ts)}, ${ahead < 1e12 ? ahead.toFixed(1) : ahead.toExponential(2)} s ahead of the server clock ` +
-        `(${formatMs(r.nowMs)}); validation.maxFutureSkewS allows ${r.skewS} s: check the device clock and its epoch unit`,
-      sensorId,
-      null,
-    );
-    return;
+  if (ts < r.minMs || ts > r.maxMs) {
+    const p = timeProblem(ts, `ts ${boundedJson(tsRaw, 80)}`, r);
+    if (p !== null) {
+      recordItem(r, p.reason, p.detail, sensorId, null);
+      return;
+    }
   }
   r.ts = ts;
 
   // --- registry -----------------------------------------------------------------------------
   const spec = r.registry.get(sensorId);
   if (spec === undefined && r.registry.policy === 'strict') {
-    recordItem(
-      r,
-      'unknown_sensor',
-      `sensor ${quote(sensorId)} is not registered and the registry policy is strict; register the sensor first ` +
-        '(or set validation.unknownSensorPolicy to auto)',
-      sensorId,
-      ts,
-    );
-    return;
+    const p = unknownSensorProblem(r.registry, sensorId);
+    if (p !== null) {
+      recordItem(r, p.reason, p.detail, sensorId, ts);
+      return;
+    }
   }
   r.registered = spec !== undefined;
   r.specs = spec !== undefined ? spec.metrics : undefined;
@@ -448,93 +578,16 @@ function validateRecord(r: Run, rec: unknown): void {
 }
 
 function checkReading(r: Run, name: string, v: unknown): void {
-  if (!isValidId(name)) {
-    readingItem(
-      r,
-      'invalid_id',
-      `metric name ${quote(name)} is not a valid id: ${explainBadId(name)} (allowed: ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$)`,
-      null,
-      name,
-      v,
-    );
+  const p = valueProblem(name, v, r.specs, r.defaults, r.sensorId);
+  if (p === null) {
+    pushReading(r, name, v as number);
     return;
   }
-  if (typeof v !== 'number') {
-    badValue(r, name, v);
-    return;
-  }
-  if (v - v !== 0) {
-    readingItem(
-      r,
-      'non_finite',
-      `metric ${quote(name)}: the value overflows a 64-bit double (parsed as ${v}); values must be finite numbers`,
-      name,
-      name,
-      v,
-    );
-    return;
-  }
-  if (v > MAX_SAFE || v < -MAX_SAFE) {
-    readingItem(
-      r,
-      'non_finite',
-      `metric ${quote(name)}: the value ${v} is beyond ±2^53 (${MAX_SAFE}); it is stored as a double and precision would be lost ` +
-        '(scale it down, e.g. send kWh instead of mWh)',
-      name,
-      name,
-      v,
-    );
-    return;
-  }
-  let limits = specFor(r.specs, name);
-  let from = 'registered for';
-  if (limits === undefined) {
-    limits = specFor(r.defaults, name);
-    from = 'in registry.metricDefaults, applied to';
-    if (limits === undefined) {
-      pushReading(r, name, v);
-      return;
-    }
-  }
-  const min = limits.min;
-  const max = limits.max;
-  if ((typeof min === 'number' && v < min) || (typeof max === 'number' && v > max)) {
-    const unit = limits.unit ? ` ${limits.unit}` : '';
-    const side = typeof min === 'number' && v < min ? `below the minimum ${min}${unit}` : `above the maximum ${max}${unit}`;
-    readingItem(
-      r,
-      'out_of_range',
-      `metric ${quote(name)} = ${v} is ${side} ${from} sensor ${quote(r.sensorId)} ` +
-        `(valid range ${min ?? '-∞'} .. ${max ?? '+∞'}${unit})`,
-      name,
-      name,
-      v,
-    );
-    return;
-  }
-  pushReading(r, name, v);
+  // invalid_id: the name itself is the problem, so the item names no metric.
+  readingItem(r, p.reason, p.detail, p.reason === 'invalid_id' ? null : name, name, v);
 }
 
 function pushReading(r: Run, metric: string, value: number): void {
   const reading: Reading = { sensorId: r.sensorId, metric, ts: r.ts, value, seq: r.seq };
   r.out.readings.push(reading);
-}
-
-function badValue(r: Run, name: string, v: unknown): void {
-  let reason: QuarantineReason = 'non_finite';
-  let detail: string;
-  if (v === null) {
-    detail = `metric ${quote(name)}: the value is null; send a finite JSON number, or leave the metric out when there is no measurement`;
-  } else if (typeof v === 'string') {
-    const n = v.trim() === '' ? NaN : Number(v);
-    detail =
-      `metric ${quote(name)}: the value is ${describeValue(v)}; values must be JSON numbers` +
-      (n - n === 0 ? ` (send ${n} without quotes)` : ', finite, not text');
-  } else if (typeof v === 'boolean') {
-    detail = `metric ${quote(name)}: the value is ${describeValue(v)}; values must be JSON numbers (send 1 or 0 for on/off)`;
-  } else {
-    reason = 'schema';
-    detail = `metric ${quote(name)}: the value is ${describeValue(v)}; a metric value must be a single JSON number (nested values are not supported)`;
-  }
-  readingItem(r, reason, detail, name, name, v);
 }
