@@ -7,9 +7,19 @@
 const spec = process.env.SENSORPIPE_CRASH_AT ?? '';
 const [target, nth] = spec.split(':');
 let remaining = Number(nth) || 1;
+let armed = false;
+
+/** Called once the process takes traffic, so the count starts with live work, not the start-up replay. */
+export function armCrashPoints(): void {
+  armed = true;
+}
+
+export function crashPointsArmed(): boolean {
+  return armed;
+}
 
 export function crashPoint(name: string): void {
-  if (spec === '' || name !== target) return;
+  if (spec === '' || !armed || name !== target) return;
   remaining -= 1;
   if (remaining <= 0) {
     process.stderr.write(`SENSORPIPE_CRASH_AT: killing the process at ${name}\n`);

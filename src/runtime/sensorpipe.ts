@@ -14,6 +14,7 @@ import { EmbeddedMqttSource } from '../sources/mqtt-embedded.js';
 import { buildHttpApp } from '../api/http-app.js';
 import { PortInUseError } from '../sources/listen.js';
 import { dataPaths } from './paths.js';
+import { armCrashPoints } from '../core/faults.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -125,6 +126,7 @@ export class Sensorpipe {
       paths.serverInfo,
       JSON.stringify({ pid: process.pid, httpUrl: httpPort ? `http://127.0.0.1:${httpPort}` : null, mqttPort: mqtt?.port ?? null, startedAt: new Date(clock.now()).toISOString() }, null, 2),
     );
+    armCrashPoints();
     return sp;
   }
 

@@ -55,7 +55,7 @@ export interface RawRows {
 export type Request =
   | { id: number; op: 'append'; batch: AppendBatch }
   | { id: number; op: 'read'; after: number; max: number }
-  | { id: number; op: 'commit'; offset: number }
+  | { id: number; op: 'commit'; offset: number; /** fault-injection tests: arm crash points in the worker too */ armCrash?: boolean }
   | { id: number; op: 'setInflight'; range: { from: number; to: number } | null }
   | { id: number; op: 'reclaim' }
   | { id: number; op: 'pragma'; pragma: string }

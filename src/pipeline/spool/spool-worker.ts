@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { armCrashPoints } from '../../core/faults.js';
 import type { Reply, Request, WorkerConfig } from './spool-protocol.js';
 import { serializeError } from './spool-protocol.js';
 import { SpoolStore } from './spool-store.js';
@@ -67,6 +68,7 @@ function serve(store: SpoolStore): void {
           break;
         }
         case 'commit':
+          if (req.armCrash) armCrashPoints();
           if (store.commit(req.offset)) scheduleMaintenance();
           break;
         case 'setInflight':

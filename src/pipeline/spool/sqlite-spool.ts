@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { crashPointsArmed } from '../../core/faults.js';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { Logger, Spool, SpoolEntry, SpoolRecord, SpoolStats } from '../../core/types.js';
@@ -158,7 +159,7 @@ export class SqliteSpool implements Spool {
     if (offset > this.state.lastOffset) {
       throw new RangeError(`commit(${offset}) is beyond the last appended offset ${this.state.lastOffset}`);
     }
-    await this.call({ op: 'commit', offset });
+    await this.call({ op: 'commit', offset, armCrash: crashPointsArmed() });
   }
 
   checkpoint(): Promise<number> {
