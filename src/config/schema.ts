@@ -20,9 +20,30 @@ export const configSchema = z
         enabled: z.boolean().default(true),
         host: z.string().default('0.0.0.0'),
         port: port.default(8080),
+        /** Ingest: largest request body on the wire (compressed or not); larger requests get 413. */
+        maxBodyBytes: z.number().int().positive().default(1024 * 1024),
+        /** Ingest: largest body after gzip decompression; inflating stops there and the request gets 413. */
+        maxDecompressedBytes: z.number().int().positive().default(8 * 1024 * 1024),
+        /** POST /api/v2/write (InfluxDB line protocol): how lines map to sensors and metrics (docs/http-ingest.md). */
+        lineProtocol: z
+          .object({
+            /** Tags that name the sensor, first match wins (Telegraf adds `host` to every metric). */
+            sensorTags: z.array(z.string().min(1)).min(1).default(['sensor_id', 'host']),
+            /** Measurements whose fields are metric names as they are, without the `<measurement>_` prefix. */
+            passthroughMeasurements: z.array(z.string().min(1)).default([]),
+          })
+          .strict()
+          .default({ sensorTags: ['sensor_id', 'host'], passthroughMeasurements: [] }),
       })
       .strict()
-      .default({ enabled: true, host: '0.0.0.0', port: 8080 }),
+      .default({
+        enabled: true,
+        host: '0.0.0.0',
+        port: 8080,
+        maxBodyBytes: 1024 * 1024,
+        maxDecompressedBytes: 8 * 1024 * 1024,
+        lineProtocol: { sensorTags: ['sensor_id', 'host'], passthroughMeasurements: [] },
+      }),
     validation: z
       .object({
         maxPayloadBytes: z.number().int().positive().default(256 * 1024),
