@@ -6,12 +6,17 @@
  * that carries them and to every later record until another record sets them again (RFC 8428 §4.1).
  *
  * Name -> sensor and metric. The resolved name is bn + n. Then:
- *   1. if it contains "/", the metric is the text after the LAST "/" and the sensor part is the text
- *      before it: bn "greenhouse-1/", n "temperature"          -> sensor greenhouse-1, metric temperature
- *   2. otherwise the metric is the text after the LAST ":" and the sensor part the text before it:
- *      bn "greenhouse-1:", n "temperature"                      -> sensor greenhouse-1, metric temperature
- *   3. a sensor part that is a device URN (starts with "urn:dev:", RFC 9039) names the sensor by its
- *      last ":" segment: bn "urn:dev:ow:10e2073a01080063:", n "temp" -> sensor 10e2073a01080063, metric temp
+ *   1. a device URN (RFC 9039) "urn:dev:<type>:<id>…": the sensor is <id> (up to the next ":" or "/"),
+ *      the metric is what follows that separator:
+ *      bn "urn:dev:ow:10e2073a01080063:", n "temp"       -> sensor 10e2073a01080063, metric temp
+ *   2. otherwise, a name with "/": the metric is the text after the LAST "/", the sensor the text before:
+ *      bn "greenhouse-1/", n "temperature"               -> sensor greenhouse-1, metric temperature
+ *   3. otherwise, a name with ":": split at the LAST ":" the same way:
+ *      bn "greenhouse-1:", n "temperature"               -> sensor greenhouse-1, metric temperature
+ *   4. a name with no "/" or ":" names no sensor (schema).
+ *   5. an empty metric (a bare device URN, or a name ending in the separator) is taken from the unit
+ *      (u, else bu), with "%" written "pct_" and "/" written "_per_": RFC 8428 §5.1.4 names a device
+ *      and tells its quantities apart by unit: u "%RH" -> pct_RH, "lon" -> lon, "Cel" -> Cel, "m/s" -> m_per_s.
  * The sensor id and the metric must then be valid ids like any other (^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$).
  *
  * Time: t + bt, in seconds (fractions allowed). A resolved time >= 2^28 is absolute (seconds since
@@ -93,28 +98,33 @@ export interface SenmlName {
 }
 
 /**
- * Splits a resolved SenML name into sensor id and metric (rules 1-3 above), or returns why it cannot.
- * Does not check the id alphabet: the caller does, to report invalid_id with the right detail.
+ * Splits a resolved SenML name into sensor id and metric (rules 1-4 above; the metric is '' when the
+ * name has none), or returns why it cannot. Does not check the id alphabet: the caller does, to
+ * report invalid_id with the right detail.
  */
 export function splitSenmlName(name: string): SenmlName | string {
+  if (name.startsWith('urn:dev:')) {
+    const typeEnd = name.indexOf(':', 8);
+    const rest = typeEnd < 0 ? '' : name.slice(typeEnd + 1);
+    let cut = 0;
+    while (cut < rest.length && rest[cut] !== ':' && rest[cut] !== '/') cut++;
+    if (cut === 0) return `name ${quote(name)}: the device URN has no device identifier after "urn:dev:<type>:"`;
+    return { sensorId: rest.slice(0, cut), metric: rest.slice(cut + 1) };
+  }
   const slash = name.lastIndexOf('/');
   const cut = slash >= 0 ? slash : name.lastIndexOf(':');
   if (cut <= 0) {
     return (
       `name ${quote(name)} does not name a sensor: Sensorpipe reads "<sensor_id>/<metric>", "<sensor_id>:<metric>" ` +
-      'or "urn:dev:…:<sensor_id>:<metric>" (set bn to e.g. "greenhouse-1/" or "urn:dev:mac:0024befffe804ff1:")'
+      'or "urn:dev:<type>:<sensor_id>:<metric>" (set bn to e.g. "greenhouse-1/" or "urn:dev:mac:0024befffe804ff1:")'
     );
   }
-  let sensorPart = name.slice(0, cut);
-  const metric = name.slice(cut + 1);
-  if (sensorPart.startsWith('urn:dev:')) {
-    const seg = sensorPart.slice(sensorPart.lastIndexOf(':') + 1);
-    if (seg === '' || sensorPart.length <= 'urn:dev:'.length || sensorPart.indexOf(':', 8) < 0) {
-      return `name ${quote(name)}: the device URN ${quote(sensorPart)} has no device identifier after "urn:dev:<type>:"`;
-    }
-    sensorPart = seg;
-  }
-  return { sensorId: sensorPart, metric };
+  return { sensorId: name.slice(0, cut), metric: name.slice(cut + 1) };
+}
+
+/** A SenML unit as a metric name (rule 5): "%RH" -> "pct_RH", "m/s" -> "m_per_s", "%" -> "pct". */
+export function unitMetric(unit: string): string {
+  return unit.replace(/%/g, 'pct_').replace(/\//g, '_per_').replace(/^_+|_+$/g, '');
 }
 
 export function validateSenml(message: Message, scope: MessageScope, ctx: ValidateContext): Validated {
@@ -261,7 +271,22 @@ function record(
   }
   const split = splitSenmlName(name);
   if (typeof split === 'string') return item('schema', split, null, null, null);
-  const { sensorId, metric } = split;
+  const sensorId = split.sensorId;
+  let metric = split.metric;
+  if (metric === '') {
+    const unit = u ?? b.bu;
+    if (unit === undefined || unit === null || unitMetric(unit) === '') {
+      return item(
+        'schema',
+        `name ${quote(name)} names the sensor but no metric, and the record has no unit to tell the quantity: ` +
+          'add "n" (e.g. "temperature") or "u"',
+        isValidId(sensorId) ? sensorId : null,
+        null,
+        null,
+      );
+    }
+    metric = unitMetric(unit);
+  }
   if (!isValidId(sensorId)) {
     return item('invalid_id', `${invalidIdDetail('sensor id', sensorId)}, taken from the SenML name ${quote(name)}`, null, null, null);
   }
