@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { qualityConfigSchema } from '../quality/config.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -114,6 +115,8 @@ export const configSchema = z
       })
       .strict()
       .default({ maxRows: 10000, timeoutMs: 10000 }),
+    /** Data-quality checks: thresholds, groups, rules (src/quality/config.ts, docs/quality.md). */
+    quality: qualityConfigSchema.prefault({}),
   })
   .strict();
 

@@ -1,0 +1,82 @@
+/**
+ * drift: the pair's recent median against its own history.
+ *
+ * recent = [end - recentMs, end), baseline = [end - recentMs - baselineMs, end - recentMs).
+ * z = (median(recent) - median(baseline)) / (1.4826 x MAD(baseline)); warning above k, critical
+ * above criticalK. Comparing a whole day (by default) with the week before it keeps the daily
+ * cycle out of the comparison; scaling by the baseline's own spread means a drift is reported once
+ * it is large against the metric's normal variation (smaller drifts need a reference: the group
+ * check). Medians and MADs are computed in SQL (percentile_cont ... WITHIN GROUP, shared by DuckDB
+ * and PostgreSQL). Not checked: a baseline shorter than minBaselineMs, a constant baseline
+ * (MAD 0: no scale), or a recent period with fewer than half the expected readings (min 3).
+ */
+import type { Job, TimeWindow } from '../../core/jobs.js';
+import type { SqlTx } from '../../core/sinks.js';
+import type { QualityConfig } from '../config.js';
+import { MAD_SCALE, severityOf, shiftZ } from '../stats.js';
+import { fmt, iso, loadPairs, msOf, pairKey, sqlTs, tsParam, type QualityRow } from '../store.js';
+import { qualityJob } from './common.js';
+
+export async function driftRows(tx: SqlTx, window: TimeWindow, cfg: QualityConfig): Promise<QualityRow[]> {
+  const o = cfg.drift;
+  const recentFrom = window.end - o.recentMs;
+  const baseFrom = recentFrom - o.baselineMs;
+  const rows = await tx.all<Record<string, unknown>>(
+    `WITH b AS (
+        SELECT sensor_id, metric, ts, value FROM readings WHERE ts >= ${tsParam(1)} AND ts < ${tsParam(2)}
+      ),
+      bm AS (
+        SELECT sensor_id, metric, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS med, count(*) AS n, min(ts) AS first_ts
+        FROM b GROUP BY sensor_id, metric
+      ),
+      bmad AS (
+        SELECT b.sensor_id, b.metric, percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(b.value - bm.med)) AS mad
+        FROM b JOIN bm ON bm.sensor_id = b.sensor_id AND bm.metric = b.metric
+        GROUP BY b.sensor_id, b.metric
+      ),
+      r AS (
+        SELECT sensor_id, metric, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS med, count(*) AS n
+        FROM readings WHERE ts >= ${tsParam(2)} AND ts < ${tsParam(3)} GROUP BY sensor_id, metric
+      )
+    SELECT r.sensor_id, r.metric, r.med AS recent_med, r.n AS recent_n, bm.med AS base_med, bm.n AS base_n,
+      bm.first_ts AS base_first, bmad.mad AS base_mad
+    FROM r
+    JOIN bm ON bm.sensor_id = r.sensor_id AND bm.metric = r.metric
+    JOIN bmad ON bmad.sensor_id = r.sensor_id AND bmad.metric = r.metric
+    ORDER BY r.sensor_id, r.metric`,
+    [sqlTs(baseFrom), sqlTs(recentFrom), sqlTs(window.end)],
+  );
+  const intervals = new Map((await loadPairs(tx)).map((p) => [pairKey(p.sensorId, p.metric), p.intervalS]));
+  const out: QualityRow[] = [];
+  for (const r of rows) {
+    const sensorId = String(r.sensor_id);
+    const metric = String(r.metric);
+    if (recentFrom - msOf(r.base_first) < o.minBaselineMs) continue;
+    const interval = intervals.get(pairKey(sensorId, metric)) ?? null;
+    const minRecent = Math.max(3, interval ? (0.5 * o.recentMs) / (interval * 1000) : 3);
+    if (Number(r.recent_n) < minRecent) continue;
+    const recent = Number(r.recent_med);
+    const base = Number(r.base_med);
+    const madB = Number(r.base_mad);
+    const z = shiftZ(recent, base, madB);
+    if (!Number.isFinite(z)) continue;
+    const severity = severityOf(Math.abs(z), o.k, o.criticalK);
+    if (!severity) continue;
+    out.push({
+      check: 'drift',
+      sensorId,
+      metric,
+      severity,
+      observed: recent,
+      expected: base,
+      detail:
+        `median ${fmt(recent)} over ${iso(recentFrom)} .. ${iso(window.end)} vs ${fmt(base)} over the ${fmt(o.baselineMs / 3_600_000)} h before: ` +
+        `shift ${fmt(recent - base)} = ${fmt(z)} robust sigmas (sigma 1.4826 x MAD = ${fmt(MAD_SCALE * madB)}; warning > ${fmt(o.k)}, critical > ${fmt(o.criticalK)})`,
+    });
+  }
+  return out;
+}
+
+export function driftJob(cfg: QualityConfig): Job {
+  return qualityJob('quality.drift', cfg.windowMs, ['drift'], (tx, window) => driftRows(tx, window, cfg));
+}
