@@ -33,6 +33,16 @@ export class AuthStore {
         device_id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, sensors TEXT NOT NULL, created_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS tokens (
         digest TEXT PRIMARY KEY, role TEXT NOT NULL, name TEXT, created_at INTEGER NOT NULL);`);
+    // Device tokens (HTTP ingest) name their device; files from before this column get it added.
+    const cols = db.prepare('PRAGMA table_info(tokens)').all() as { name: string }[];
+    if (!cols.some((c) => c.name === 'device_id')) {
+      try {
+        db.exec('ALTER TABLE tokens ADD COLUMN device_id TEXT');
+      } catch (err) {
+        // Another process (CLI and server share the file) added it first.
+        if (!/duplicate column/i.test((err as Error).message)) throw err;
+      }
+    }
     return new AuthStore(db);
   }
 
@@ -55,7 +65,9 @@ export class AuthStore {
     return secret;
   }
 
+  /** Deletes a device and the API tokens tied to it. */
   removeDevice(deviceId: string): boolean {
+    this.db.prepare('DELETE FROM tokens WHERE device_id = ?').run(deviceId);
     return this.db.prepare('DELETE FROM devices WHERE device_id = ?').run(deviceId).changes > 0;
   }
 
@@ -84,10 +96,21 @@ export class AuthStore {
     return this.getDevice(deviceId) ?? null;
   }
 
-  createToken(role: Role, name: string | null = null, now = Date.now()): string {
+  /**
+   * Creates an API token and returns it (only its digest is stored). A device token should name its
+   * device (`deviceId`): HTTP ingest then lets it write that device's sensors only, and refuses
+   * device tokens without one.
+   */
+  createToken(role: Role, name: string | null = null, now = Date.now(), deviceId: string | null = null): string {
     if (!ROLES.includes(role)) throw new AuthError(`role must be one of ${ROLES.join(', ')}`);
+    if (deviceId !== null) {
+      if (role !== 'device') throw new AuthError('only tokens with role device can be tied to a device');
+      if (!this.getDevice(deviceId)) throw new AuthError(`no device "${deviceId}"; add it first with \`sensorpipe devices add ${deviceId}\``);
+    }
     const token = newSecret('spt_');
-    this.db.prepare('INSERT INTO tokens(digest, role, name, created_at) VALUES (?, ?, ?, ?)').run(tokenDigest(token), role, name, now);
+    this.db
+      .prepare('INSERT INTO tokens(digest, role, name, created_at, device_id) VALUES (?, ?, ?, ?, ?)')
+      .run(tokenDigest(token), role, name, now, deviceId);
     return token;
   }
 
@@ -98,6 +121,14 @@ export class AuthStore {
 
   revokeToken(token: string): boolean {
     return this.db.prepare('DELETE FROM tokens WHERE digest = ?').run(tokenDigest(token)).changes > 0;
+  }
+
+  /** Role and, for device tokens tied to a device, its id; null for an unknown token. */
+  tokenInfo(token: string): { role: Role; deviceId: string | null } | null {
+    const row = this.db.prepare('SELECT role, device_id FROM tokens WHERE digest = ?').get(tokenDigest(token)) as
+      | { role: Role; device_id: string | null }
+      | undefined;
+    return row ? { role: row.role, deviceId: row.device_id } : null;
   }
 
   roleOf(token: string): Role | null {

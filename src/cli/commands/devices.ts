@@ -66,13 +66,22 @@ export function registerDevices(program: Command): void {
     .description('create an API token and print it once; the server stores only its hash')
     .requiredOption('--role <role>', 'admin | analyst | scientist | device')
     .option('--name <name>', 'a label to recognise it by')
-    .addHelpText('after', '\nExamples:\n  sensorpipe tokens create --role analyst --name powerbi')
-    .action((flags: { role: string; name?: string }) => {
+    .option('--device <device-id>', 'with --role device: the device whose sensors the token may write over HTTP ingest')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  sensorpipe tokens create --role analyst --name powerbi\n  sensorpipe tokens create --role device --device gateway-7 --name telegraf',
+    )
+    .action((flags: { role: string; name?: string; device?: string }) => {
       const auth = openAuth(program);
       try {
-        const token = auth.createToken(flags.role as Role, flags.name ?? null);
+        const token = auth.createToken(flags.role as Role, flags.name ?? null, Date.now(), flags.device ?? null);
         process.stdout.write(`${token}\n`);
         process.stderr.write(`token for role ${flags.role} created; it is shown only this once. Use it as: Authorization: Bearer <token>\n`);
+        if (flags.role === 'device' && !flags.device) {
+          process.stderr.write('note: this device token names no device, so HTTP ingest refuses it; add --device <device-id>\n');
+        } else if (flags.device) {
+          process.stderr.write(`it may write the sensors of device ${flags.device} through POST /v1/ingest, /v1/ingest/senml and /api/v2/write\n`);
+        }
       } catch (err) {
         if (err instanceof AuthError) throw new CliError(err.message, EXIT.usage);
         throw err;
