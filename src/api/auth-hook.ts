@@ -13,6 +13,8 @@ export interface RoleOptions {
   tokenScheme?: boolean;
   /** The body of a 401/403 answer; default `{error, message}`. */
   errorBody?: (status: 401 | 403, message: string) => object;
+  /** How to get a token, for the 401 text; default: an analyst token. */
+  tokenHint?: string;
 }
 
 const CALLER = Symbol('sensorpipe.caller');
@@ -39,7 +41,8 @@ export function requireRole(auth: AuthStore, allowed: Role[], opts: RoleOptions 
         : '';
     if (!token) {
       const how = opts.tokenScheme ? 'Authorization: Bearer <token> (or Token <token>)' : 'Authorization: Bearer <token>';
-      return reply.code(401).send(body(401, `send ${how} (create one with \`sensorpipe tokens create --role analyst\`)`));
+      const hint = opts.tokenHint ?? '`sensorpipe tokens create --role analyst`';
+      return reply.code(401).send(body(401, `send ${how} (create one with ${hint})`));
     }
     const info = auth.tokenInfo(token);
     if (!info) return reply.code(401).send(body(401, 'unknown token'));

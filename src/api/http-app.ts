@@ -1,7 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AuthStore } from '../auth/auth-store.js';
 import type { Warehouse } from '../core/sinks.js';
-import type { Logger } from '../core/types.js';
+import { systemClock, type Clock, type Logger } from '../core/types.js';
+import type { Ingestor } from '../pipeline/ingestor.js';
+import { ingestRoutes, type IngestDeps } from './routes/ingest.js';
 import { sqlRoutes } from './routes/sql.js';
 import { statusRoutes } from './routes/status.js';
 
@@ -15,13 +17,34 @@ export interface HttpAppDeps {
   status: StatusProvider;
   logger: Logger;
   sql: { maxRows: number; timeoutMs: number };
+  /** HTTP ingest (routes/ingest.ts): without an ingestor the ingest routes are not registered. */
+  ingestor?: Ingestor;
+  /** Server clock for received_at (default: the system clock). */
+  clock?: Clock;
+  /** The http.* ingest settings (default: the config defaults). */
+  httpIngest?: IngestDeps['http'];
 }
+
+const DEFAULT_HTTP_INGEST: IngestDeps['http'] = {
+  maxBodyBytes: 1024 * 1024,
+  maxDecompressedBytes: 8 * 1024 * 1024,
+  lineProtocol: { sensorTags: ['sensor_id', 'host'], passthroughMeasurements: [] },
+};
 
 /** The HTTP app, built without listening so tests can inject requests. Routes live in ./routes, one file per area. */
 export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   statusRoutes(app, deps);
   sqlRoutes(app, deps);
+  if (deps.ingestor) {
+    ingestRoutes(app, {
+      auth: deps.auth,
+      ingestor: deps.ingestor,
+      clock: deps.clock ?? systemClock,
+      logger: deps.logger,
+      http: deps.httpIngest ?? DEFAULT_HTTP_INGEST,
+    });
+  }
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     if (err.validation || (err.statusCode && err.statusCode < 500)) {

@@ -26,6 +26,9 @@ export const REJECT_REASONS = {
   not_authorized: 'the device may not publish to this topic (not one of its sensors, or not a telemetry topic)',
   subscribe_denied: 'devices may not subscribe',
   spool_full: 'the durable spool reached its size limit; the client must retry later',
+  body_too_large: 'the HTTP request body (or its gzip-decompressed size) is over http.maxBodyBytes / http.maxDecompressedBytes',
+  unsupported_media_type: 'the HTTP request has a content type or content encoding the endpoint does not read',
+  bad_request: 'the HTTP request is malformed (empty body, broken gzip, bad query parameter)',
 } as const;
 
 export type RejectReason = keyof typeof REJECT_REASONS;

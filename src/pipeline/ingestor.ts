@@ -2,8 +2,11 @@ import type { Clock, Logger, Message, Spool, SpoolEntry, Validated } from '../co
 import type { MemoryRegistry, MetricSpec } from '../core/registry.js';
 import type { RejectReason } from '../core/reasons.js';
 import type { ValidationConfig } from '../config/schema.js';
-import { validateMessage, type MessageScope } from './validate.js';
+import { validateMessage, type MessageScope, type ValidateContext } from './validate.js';
 import type { Counters } from './counters.js';
+
+/** Decodes and validates one message in some payload format; never throws (bad data is a value). */
+export type Decoder = (message: Message, scope: MessageScope, ctx: ValidateContext) => Validated;
 
 export interface IngestResult extends Validated {
   firstOffset: number;
@@ -28,13 +31,14 @@ export class Ingestor {
     },
   ) {}
 
-  validate(message: Message, scope: MessageScope): Validated {
+  /** Validates with `decode` (Sensorpipe JSON by default; HTTP ingest passes SenML, line protocol, NDJSON). */
+  validate(message: Message, scope: MessageScope, decode: Decoder = validateMessage): Validated {
     const { registry, validation, metricDefaults, clock } = this.deps;
-    return validateMessage(message, scope, { registry, config: validation, metricDefaults, clock });
+    return decode(message, scope, { registry, config: validation, metricDefaults, clock });
   }
 
-  async ingest(message: Message, scope: MessageScope): Promise<IngestResult> {
-    const validated = this.validate(message, scope);
+  async ingest(message: Message, scope: MessageScope, decode: Decoder = validateMessage): Promise<IngestResult> {
+    const validated = this.validate(message, scope, decode);
     this.deps.counters.received(message.source, validated);
     const { firstOffset, lastOffset } = await this.deps.spool.append([
       { kind: 'message', message, readings: validated.readings, quarantined: validated.quarantined },

@@ -97,7 +97,20 @@ export class Sensorpipe {
     const localToken = auth.createToken('admin', 'local-cli');
     let sp!: Sensorpipe;
     const http = config.http.enabled
-      ? buildHttpApp({ auth, warehouse, logger, sql: config.sql, status: { status: () => sp.status() } })
+      ? buildHttpApp({
+          auth,
+          warehouse,
+          logger,
+          sql: config.sql,
+          status: { status: () => sp.status() },
+          ingestor,
+          clock,
+          httpIngest: {
+            maxBodyBytes: config.http.maxBodyBytes,
+            maxDecompressedBytes: config.http.maxDecompressedBytes,
+            lineProtocol: config.http.lineProtocol,
+          },
+        })
       : null;
     let httpPort: number | null = null;
     if (http) {
