@@ -2,10 +2,11 @@
  * completeness and silent: readings counted against the sensor's declared `expected_interval_s`,
  * and periods with no reading for longer than `silentIntervals` intervals.
  *
- * Only registered (sensor, metric) pairs whose sensor declares an interval are checked. A pair is
- * expected to report from the later of the window start and its first known reading (or, for a
- * pair that never reported, the sensor's registration time): a sensor installed mid-window is
- * not "incomplete" for the time before it existed.
+ * Only registered (sensor, metric) pairs whose sensor declares an interval are checked. A pair that
+ * reported before the window (within `lookbackMs`, or ever) is expected from the window start;
+ * otherwise from the earlier of its registration time (sensors.created_at) and its first reading in
+ * the window: a sensor installed mid-window is not "incomplete" for the time before it existed,
+ * and a sensor registered but never heard from is.
  */
 import type { Job, TimeWindow } from '../../core/jobs.js';
 import type { SqlTx } from '../../core/sinks.js';
@@ -74,12 +75,15 @@ export async function completenessRows(tx: SqlTx, window: TimeWindow, cfg: Quali
     const intervalMs = p.intervalS! * 1000;
     const t = times.get(pairKey(p.sensorId, p.metric)) ?? { n: 0, firstInRange: null, lastBefore: null, times: [] };
     const lastBefore = t.lastBefore ?? older.get(pairKey(p.sensorId, p.metric)) ?? null;
-    // When was this pair first expected to report?
+    // When was this pair first expected to report? From the window start if it reported before;
+    // otherwise from the earlier of its registration (when before the window end) and its first reading.
     let expectedFrom: number;
     if (lastBefore !== null) expectedFrom = window.start;
-    else if (t.firstInRange !== null) expectedFrom = t.firstInRange;
-    else if (p.createdAt < window.end) expectedFrom = Math.max(window.start, p.createdAt);
-    else continue; // registered after this window and never reported: nothing was expected
+    else {
+      const candidates = [p.createdAt < window.end ? Math.max(window.start, p.createdAt) : Infinity, t.firstInRange ?? Infinity];
+      expectedFrom = Math.min(...candidates);
+      if (expectedFrom === Infinity) continue; // registered after this window and never reported: nothing was expected
+    }
 
     // completeness
     const expected = (window.end - expectedFrom) / intervalMs;
@@ -111,16 +115,16 @@ export async function completenessRows(tx: SqlTx, window: TimeWindow, cfg: Quali
 
     // silent: gaps longer than silentIntervals x interval that overlap the window
     const limitMs = c.silentIntervals * intervalMs;
-    let prev: number | null = lastBefore ?? (t.firstInRange === null ? expectedFrom : null);
+    let prev = lastBefore ?? expectedFrom;
     let prevReal = lastBefore !== null;
     for (const ts of t.times) {
-      if (prev !== null && ts - prev > limitMs) {
+      if (ts - prev > limitMs) {
         out.push(silentRow(p.sensorId, p.metric, prev, ts, prevReal, false, limitMs, c.silentIntervals, p.intervalS!));
       }
       prev = ts;
       prevReal = true;
     }
-    if (prev !== null && window.end - prev > limitMs) {
+    if (window.end - prev > limitMs) {
       out.push(silentRow(p.sensorId, p.metric, prev, window.end, prevReal, true, limitMs, c.silentIntervals, p.intervalS!));
     }
   }
@@ -138,7 +142,7 @@ function silentRow(
   k: number,
   intervalS: number,
 ): QualityRow {
-  const since = fromIsReading ? `no reading after ${iso(from)}` : `no reading since ${iso(from)} (registered, never reported)`;
+  const since = fromIsReading ? `no reading after ${iso(from)}` : `no reading since ${iso(from)} (no earlier reading known)`;
   const until = ongoing ? `, still silent at the window end ${iso(to)}` : ` until ${iso(to)}`;
   return {
     check: 'silent',
