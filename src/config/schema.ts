@@ -1,7 +1,30 @@
 import { z } from 'zod';
+import { cronProblem } from '../jobs/cron.js';
 import { qualityConfigSchema } from '../quality/config.js';
 
 const port = z.number().int().min(0).max(65535);
+
+/** A cron schedule (5 fields, UTC), checked when the config is loaded. */
+const cronSchedule = z.string().superRefine((s, ctx) => {
+  const problem = cronProblem(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** Settings every job has (docs/jobs.md). */
+function jobSettings(d: { enabled: boolean; schedule: string; graceS: number; maxCatchupWindows: number }) {
+  return {
+    enabled: z.boolean().default(d.enabled),
+    /** Cron, UTC. */
+    schedule: cronSchedule.default(d.schedule),
+    /** Watermark grace for late data: a window runs once now - graceS is past its end. */
+    graceS: z.number().nonnegative().default(d.graceS),
+    /** After downtime, at most this many missed windows run; older ones are recorded as skipped. */
+    maxCatchupWindows: z.number().int().positive().default(d.maxCatchupWindows),
+  };
+}
+
+/** Days to keep; null keeps forever. */
+const keepDays = z.number().int().positive().nullable();
 
 export const configSchema = z
   .object({
@@ -115,6 +138,29 @@ export const configSchema = z
       })
       .strict()
       .default({ maxRows: 10000, timeoutMs: 10000 }),
+    jobs: z
+      .object({
+        resample: z.object(jobSettings({ enabled: true, schedule: '*/5 * * * *', graceS: 300, maxCatchupWindows: 168 })).strict().prefault({}),
+        rollup_1h: z.object(jobSettings({ enabled: true, schedule: '*/5 * * * *', graceS: 0, maxCatchupWindows: 168 })).strict().prefault({}),
+        rollup_1d: z.object(jobSettings({ enabled: true, schedule: '*/5 * * * *', graceS: 0, maxCatchupWindows: 31 })).strict().prefault({}),
+        retention: z
+          .object({
+            ...jobSettings({ enabled: false, schedule: '30 3 * * *', graceS: 0, maxCatchupWindows: 1 }),
+            keepDays: z
+              .object({
+                readings: keepDays.default(90),
+                readings_1m: keepDays.default(365),
+                readings_1h: keepDays.default(1825),
+                readings_1d: keepDays.default(null),
+              })
+              .strict()
+              .prefault({}),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     /** Data-quality checks: thresholds, groups, rules (src/quality/config.ts, docs/quality.md). */
     quality: qualityConfigSchema.prefault({}),
   })

@@ -26,6 +26,24 @@
  *   (an exact repeat is accepted, counted, and not stored twice) and must not be added again.
  *   `reason` is '' for accepted/duplicate.
  * - `sink_offsets`: high-water mark of the spool offsets each sink has durably written.
+ *
+ * Jobs (src/jobs, docs/jobs.md):
+ * - `readings_1m`, `readings_1h`, `readings_1d`: aggregates per (sensor_id, metric, bucket), bucket =
+ *   start of the minute/hour/day. `avg` = sum/count; `first`/`last` = value at the earliest/latest ts.
+ *   Coarser levels are built from the finer one (never averaging averages). Like `readings`, no
+ *   PRIMARY KEY: uniqueness is kept by the jobs, which delete and insert whole windows in one
+ *   transaction, one job run at a time (a PostgreSQL schema should add a unique index).
+ * - `job_runs`: one row per job run over a window (`triggered_by` schedule | manual | pending),
+ *   status running | ok | failed | skipped, `detail` is JSON text.
+ * - `dirty_windows`: (level, sensor_id, window) that must be recomputed at that aggregate level
+ *   because data arrived after the window was aggregated.
+ * - `aggregate_state`: per level ('raw', '1m', '1h', '1d'): how far it has been computed
+ *   (`covered_until`), where retention has cut it (`retained_from`), and for '1m' the spool offset
+ *   up to which new readings were scanned for late data (`scanned_offset`).
+ * - `quality_results`: written by the quality checks; created here too (idempotently) so that
+ *   `v_sensor_health` always works. `check` is a reserved word: always quote it.
+ * - Views for BI: `v_hourly`, `v_daily` (aggregates with sensor metadata and units), `v_sensor_health`.
+ *   View SQL is portable (PostgreSQL accepts it unchanged); "today" is the UTC day.
  */
 export const DUCKDB_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS sensors (
@@ -84,6 +102,125 @@ export const DUCKDB_SCHEMA: readonly string[] = [
     sink VARCHAR PRIMARY KEY,
     committed_offset BIGINT NOT NULL
   )`,
+  // --- jobs (src/jobs) ---
+  ...['readings_1m', 'readings_1h', 'readings_1d'].map(
+    (t) => `CREATE TABLE IF NOT EXISTS ${t} (
+    sensor_id VARCHAR NOT NULL,
+    metric VARCHAR NOT NULL,
+    bucket TIMESTAMP NOT NULL,
+    count BIGINT NOT NULL,
+    min DOUBLE NOT NULL,
+    max DOUBLE NOT NULL,
+    avg DOUBLE NOT NULL,
+    sum DOUBLE NOT NULL,
+    first DOUBLE NOT NULL,
+    last DOUBLE NOT NULL
+  )`,
+  ),
+  `CREATE TABLE IF NOT EXISTS job_runs (
+    run_id VARCHAR PRIMARY KEY,
+    job VARCHAR NOT NULL,
+    triggered_by VARCHAR NOT NULL,
+    window_start TIMESTAMP NOT NULL,
+    window_end TIMESTAMP NOT NULL,
+    status VARCHAR NOT NULL,
+    rows BIGINT,
+    duration_ms BIGINT,
+    error VARCHAR,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    detail VARCHAR
+  )`,
+  `CREATE TABLE IF NOT EXISTS dirty_windows (
+    level VARCHAR NOT NULL,
+    sensor_id VARCHAR NOT NULL,
+    window_start TIMESTAMP NOT NULL,
+    window_end TIMESTAMP NOT NULL,
+    marked_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (level, sensor_id, window_start)
+  )`,
+  `CREATE TABLE IF NOT EXISTS aggregate_state (
+    level VARCHAR PRIMARY KEY,
+    covered_until TIMESTAMP,
+    retained_from TIMESTAMP,
+    scanned_offset BIGINT,
+    updated_at TIMESTAMP NOT NULL
+  )`,
+  // Same DDL as QUALITY_RESULTS_DDL in src/quality/store.ts (whichever runs first creates it).
+  `CREATE TABLE IF NOT EXISTS quality_results (
+  "check" VARCHAR NOT NULL,
+  sensor_id VARCHAR,
+  metric VARCHAR,
+  window_start TIMESTAMP NOT NULL,
+  window_end TIMESTAMP NOT NULL,
+  severity VARCHAR NOT NULL,
+  observed DOUBLE PRECISION,
+  expected DOUBLE PRECISION,
+  detail VARCHAR NOT NULL,
+  created_at TIMESTAMP NOT NULL
+)`,
+  // --- views for BI (portable SQL; replaced at every open so definitions follow upgrades) ---
+  `CREATE OR REPLACE VIEW v_hourly AS
+  SELECT h.sensor_id, s.location, s.type AS sensor_type, h.metric, m.unit, h.bucket AS hour,
+    h.count, h.min, h.max, h.avg, h.sum, h.first, h.last,
+    CASE WHEN s.expected_interval_s > 0 THEN h.count / (3600.0 / s.expected_interval_s) END AS completeness
+  FROM readings_1h h
+  LEFT JOIN sensors s ON s.sensor_id = h.sensor_id
+  LEFT JOIN sensor_metrics m ON m.sensor_id = h.sensor_id AND m.metric = h.metric`,
+  `CREATE OR REPLACE VIEW v_daily AS
+  SELECT d.sensor_id, s.location, s.type AS sensor_type, d.metric, m.unit, CAST(d.bucket AS DATE) AS day,
+    d.count, d.min, d.max, d.avg, d.sum, d.first, d.last,
+    CASE WHEN s.expected_interval_s > 0 THEN d.count / (86400.0 / s.expected_interval_s) END AS completeness
+  FROM readings_1d d
+  LEFT JOIN sensors s ON s.sensor_id = d.sensor_id
+  LEFT JOIN sensor_metrics m ON m.sensor_id = d.sensor_id AND m.metric = d.metric`,
+  `CREATE OR REPLACE VIEW v_sensor_health AS
+  WITH clock AS (
+    SELECT now() AT TIME ZONE 'UTC' AS now_utc, date_trunc('day', now() AT TIME ZONE 'UTC') AS today
+  ),
+  seen AS (
+    SELECT sensor_id, max(ts) AS last_seen, max(received_at) AS last_received_at FROM readings GROUP BY sensor_id
+  ),
+  today_counts AS (
+    SELECT r.sensor_id, count(*) AS readings_today, count(DISTINCT r.ts) AS samples_today
+    FROM readings r CROSS JOIN clock c
+    WHERE r.ts >= c.today AND r.ts < c.today + INTERVAL '1 day'
+    GROUP BY r.sensor_id
+  ),
+  issues AS (
+    SELECT q.sensor_id, count(*) AS open_quality_issues, max(q.window_end) AS last_quality_issue_at
+    FROM quality_results q CROSS JOIN clock c
+    WHERE q.severity NOT IN ('ok', 'info') AND q.window_end > c.now_utc - INTERVAL '1 day'
+    GROUP BY q.sensor_id
+  ),
+  expected AS (
+    SELECT s.sensor_id,
+      CASE WHEN s.expected_interval_s > 0
+        THEN floor(EXTRACT(EPOCH FROM (c.now_utc - c.today)) / s.expected_interval_s) END AS expected_samples_today
+    FROM sensors s CROSS JOIN clock c
+  )
+  SELECT s.sensor_id, s.location, s.type AS sensor_type, s.expected_interval_s,
+    seen.last_seen, seen.last_received_at,
+    EXTRACT(EPOCH FROM (c.now_utc - seen.last_seen)) AS seconds_since_last_seen,
+    COALESCE(t.readings_today, 0) AS readings_today,
+    COALESCE(t.samples_today, 0) AS samples_today,
+    e.expected_samples_today,
+    CASE WHEN e.expected_samples_today > 0
+      THEN least(1.0, COALESCE(t.samples_today, 0) / e.expected_samples_today) END AS completeness_today,
+    COALESCE(i.open_quality_issues, 0) AS open_quality_issues,
+    i.last_quality_issue_at,
+    CASE
+      WHEN seen.last_seen IS NULL THEN 'never_seen'
+      WHEN s.expected_interval_s > 0 AND EXTRACT(EPOCH FROM (c.now_utc - seen.last_seen)) > 10 * s.expected_interval_s THEN 'silent'
+      WHEN COALESCE(i.open_quality_issues, 0) > 0 THEN 'issues'
+      ELSE 'ok'
+    END AS status
+  FROM sensors s
+  CROSS JOIN clock c
+  LEFT JOIN seen ON seen.sensor_id = s.sensor_id
+  LEFT JOIN today_counts t ON t.sensor_id = s.sensor_id
+  LEFT JOIN issues i ON i.sensor_id = s.sensor_id
+  LEFT JOIN expected e ON e.sensor_id = s.sensor_id`,
 ];
 
 /**
