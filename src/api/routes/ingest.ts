@@ -190,10 +190,11 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
       return reply.code(status).send(errorBody(style, status, err.message));
     });
 
-    // Refusals are counted like the broker's (received = accepted + quarantined + rejected).
-    scope.addHook('onResponse', async (req, reply) => {
+    // Refusals are counted like the broker's (received = accepted + quarantined + rejected), and
+    // recorded before the answer leaves, so a client that got its 4xx/503 finds it in the accounting.
+    scope.addHook('onSend', async (req, reply, payload) => {
       const reason = REJECT_BY_STATUS[reply.statusCode];
-      if (!reason) return;
+      if (!reason) return payload;
       const st = stateOf(req);
       const url = req.routeOptions.url ?? req.url.split('?')[0];
       await deps.ingestor.reject({
@@ -203,6 +204,7 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
         reason,
         detail: `HTTP ${reply.statusCode} on POST ${url}${st?.detail ? `: ${st.detail}` : ''}`.slice(0, 500),
       });
+      return payload;
     });
 
     for (const ep of ENDPOINTS) {
