@@ -4,6 +4,7 @@ import type { Warehouse } from '../core/sinks.js';
 import { systemClock, type Clock, type Logger } from '../core/types.js';
 import type { Ingestor } from '../pipeline/ingestor.js';
 import { ingestRoutes, type IngestDeps } from './routes/ingest.js';
+import { jobsRoutes, type JobsApi } from './routes/jobs.js';
 import { sqlRoutes } from './routes/sql.js';
 import { statusRoutes } from './routes/status.js';
 
@@ -23,6 +24,8 @@ export interface HttpAppDeps {
   clock?: Clock;
   /** The http.* ingest settings (default: the config defaults). */
   httpIngest?: IngestDeps['http'];
+  /** Job administration (routes/jobs.ts): without it the /v1/jobs routes are not registered. */
+  jobs?: JobsApi;
 }
 
 const DEFAULT_HTTP_INGEST: IngestDeps['http'] = {
@@ -45,6 +48,8 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
       http: deps.httpIngest ?? DEFAULT_HTTP_INGEST,
     });
   }
+
+  if (deps.jobs) jobsRoutes(app, { auth: deps.auth, jobs: deps.jobs, clock: deps.clock ?? systemClock });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     if (err.validation || (err.statusCode && err.statusCode < 500)) {

@@ -4,6 +4,7 @@ import { registerConfig } from './commands/config-check.js';
 import { registerDevices } from './commands/devices.js';
 import { registerQuery } from './commands/query.js';
 import { registerSimulate } from './commands/simulate.js';
+import { registerJobs } from './commands/jobs.js';
 import { CliError, EXIT } from './output.js';
 
 const program = new Command('sensorpipe')
@@ -25,6 +26,7 @@ registerConfig(program);
 registerDevices(program);
 registerQuery(program);
 registerSimulate(program);
+registerJobs(program);
 
 try {
   await program.parseAsync(process.argv);

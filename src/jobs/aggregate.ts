@@ -76,17 +76,22 @@ export interface LevelState {
   scannedOffset: number | null;
 }
 
-export async function readState(tx: SqlTx, level: StateLevel): Promise<LevelState> {
-  const rows = await tx.all<{ covered_until: unknown; retained_from: unknown; scanned_offset: unknown }>(
-    'SELECT covered_until, retained_from, scanned_offset FROM aggregate_state WHERE level = $1',
-    [level],
+/** Every level's state, in one query (levels without a row are empty). */
+export async function readStates(tx: SqlTx): Promise<Record<StateLevel, LevelState>> {
+  const rows = await tx.all<{ level: string; covered_until: unknown; retained_from: unknown; scanned_offset: unknown }>(
+    'SELECT level, covered_until, retained_from, scanned_offset FROM aggregate_state',
   );
-  const r = rows[0];
-  return {
-    coveredUntil: r ? msOf(r.covered_until) : null,
-    retainedFrom: r ? msOf(r.retained_from) : null,
-    scannedOffset: r ? numOf(r.scanned_offset) : null,
-  };
+  const out = {} as Record<StateLevel, LevelState>;
+  for (const l of ['raw', '1m', '1h', '1d'] as const) out[l] = { coveredUntil: null, retainedFrom: null, scannedOffset: null };
+  for (const r of rows) {
+    if (!(r.level in out)) continue;
+    out[r.level as StateLevel] = { coveredUntil: msOf(r.covered_until), retainedFrom: msOf(r.retained_from), scannedOffset: numOf(r.scanned_offset) };
+  }
+  return out;
+}
+
+export async function readState(tx: SqlTx, level: StateLevel): Promise<LevelState> {
+  return (await readStates(tx))[level];
 }
 
 export async function writeState(tx: SqlTx, level: StateLevel, s: LevelState, now: EpochMs): Promise<void> {
@@ -276,12 +281,13 @@ export async function aggregateWindow(
   now: EpochMs,
 ): Promise<AggregateOutcome> {
   const spec = LEVELS[level];
-  const src = await readState(tx, spec.source.level);
+  const states = await readStates(tx);
+  const src = states[spec.source.level];
   if (src.retainedFrom !== null && w.start < src.retainedFrom) {
     return { rows: 0, detail: { skipped: `${spec.source.table} before ${iso(src.retainedFrom)} was deleted by retention` } };
   }
-  const state = await readState(tx, level);
-  const nextCovered = spec.next ? (await readState(tx, spec.next)).coveredUntil : null;
+  const state = states[level];
+  const nextCovered = spec.next ? states[spec.next].coveredUntil : null;
   const scan = level === '1m' ? await scanLateReadings(tx, state, w, now) : null;
 
   let propagated = await propagateWindow(tx, spec, w, nextCovered, now);
@@ -325,9 +331,10 @@ export async function aggregatePending(
   now: EpochMs,
 ): Promise<(AggregateOutcome & { window: TimeWindow }) | null> {
   const spec = LEVELS[level];
-  const src = await readState(tx, spec.source.level);
-  const state = await readState(tx, level);
-  const nextCovered = spec.next ? (await readState(tx, spec.next)).coveredUntil : null;
+  const states = await readStates(tx);
+  const src = states[spec.source.level];
+  const state = states[level];
+  const nextCovered = spec.next ? states[spec.next].coveredUntil : null;
   const scan = level === '1m' ? await scanLateReadings(tx, state, null, now) : null;
   if (scan && scan.scannedOffset !== state.scannedOffset) await writeState(tx, level, { ...state, scannedOffset: scan.scannedOffset }, now);
   const dirty = await processDirty(tx, spec, src.retainedFrom, nextCovered, now);

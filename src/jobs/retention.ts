@@ -42,7 +42,7 @@ export interface RetentionTableReport {
   /** Time range of the deleted rows. */
   from: string | null;
   to: string | null;
-  /** Why the cutoff is earlier than keepDays asks, if it is. */
+  /** Why the cutoff is earlier than keepDays asks, if it is (rows not yet aggregated into the next level are kept). */
   heldBack?: string;
 }
 
@@ -75,9 +75,7 @@ export class RetentionJob implements ScheduledJob {
         if (t.aggregatedInto && this.opts.protectLevels.includes(t.aggregatedInto)) {
           const covered = (await readState(tx, t.aggregatedInto)).coveredUntil ?? Number.NEGATIVE_INFINITY;
           if (covered < cutoff) {
-            heldBack = covered === Number.NEGATIVE_INFINITY
-              ? `nothing deleted: no ${t.aggregatedInto} aggregates have been computed from ${t.table} yet`
-              : `kept from ${iso(covered)}: not yet aggregated into ${t.aggregatedInto}`;
+            heldBack = covered === Number.NEGATIVE_INFINITY ? `no ${t.aggregatedInto} aggregates yet` : `not yet aggregated into ${t.aggregatedInto}`;
             cutoff = covered;
           }
         }

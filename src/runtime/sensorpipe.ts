@@ -12,6 +12,8 @@ import { Counters } from '../pipeline/counters.js';
 import { Writer } from '../pipeline/writer.js';
 import { EmbeddedMqttSource } from '../sources/mqtt-embedded.js';
 import { buildHttpApp } from '../api/http-app.js';
+import { buildJobs } from '../jobs/catalog.js';
+import { Scheduler } from '../jobs/scheduler.js';
 import { PortInUseError } from '../sources/listen.js';
 import { dataPaths } from './paths.js';
 import { armCrashPoints } from '../core/faults.js';
@@ -42,6 +44,8 @@ export class Sensorpipe {
     readonly localToken: string,
     private readonly logger: Logger,
     private readonly deviceSync: NodeJS.Timeout,
+    /** Batch jobs (resample, rollups, retention, …): started after the writer, stopped before it. */
+    readonly scheduler: Scheduler,
   ) {}
 
   static async start(config: Config, opts: StartOptions): Promise<Sensorpipe> {
@@ -69,6 +73,8 @@ export class Sensorpipe {
     // Whatever the last run left in the spool is written before new traffic arrives.
     await writer.drain();
     writer.start();
+    const scheduler = new Scheduler(buildJobs(config.jobs), { warehouse, lake, clock, logger });
+    await scheduler.start();
 
     const syncDevices = () =>
       warehouse.syncDevices(auth.listDevices()).catch((err: Error) => logger.warn({ err }, 'could not mirror devices into the warehouse'));
@@ -103,6 +109,7 @@ export class Sensorpipe {
           logger,
           sql: config.sql,
           status: { status: () => sp.status() },
+          jobs: scheduler,
           ingestor,
           clock,
           httpIngest: {
@@ -132,7 +139,7 @@ export class Sensorpipe {
       );
     }
 
-    sp = new Sensorpipe(config, paths, auth, spool, warehouse, lake, registry, counters, ingestor, writer, mqtt, http, httpPort, localToken, logger, deviceSync);
+    sp = new Sensorpipe(config, paths, auth, spool, warehouse, lake, registry, counters, ingestor, writer, mqtt, http, httpPort, localToken, logger, deviceSync, scheduler);
     writeFileSync(paths.localToken, localToken + '\n', { mode: 0o600 });
     chmodSync(paths.localToken, 0o600);
     writeFileSync(
@@ -169,6 +176,8 @@ export class Sensorpipe {
   /** Stops taking traffic, writes what is in the spool, and closes everything. */
   async stop(): Promise<void> {
     clearInterval(this.deviceSync);
+    // Jobs first: a run in progress finishes its window, backfills stop between windows.
+    await this.scheduler.stop();
     await this.mqtt?.close();
     await this.http?.close();
     await this.writer.stop({ drain: true });
