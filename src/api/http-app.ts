@@ -7,6 +7,7 @@ import { ingestRoutes, type IngestDeps } from './routes/ingest.js';
 import { jobsRoutes, type JobsApi } from './routes/jobs.js';
 import { sqlRoutes } from './routes/sql.js';
 import { statusRoutes } from './routes/status.js';
+import { webRoutes } from './routes/web.js';
 
 export interface StatusProvider {
   status(): Promise<Record<string, unknown>>;
@@ -37,6 +38,8 @@ const DEFAULT_HTTP_INGEST: IngestDeps['http'] = {
 /** The HTTP app, built without listening so tests can inject requests. Routes live in ./routes, one file per area. */
 export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  // The dashboard at / (routes/web.ts): static files, no token; its data calls use the API below.
+  webRoutes(app);
   statusRoutes(app, deps);
   sqlRoutes(app, deps);
   if (deps.ingestor) {
