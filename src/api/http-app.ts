@@ -1,10 +1,16 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import type { AuthStore } from '../auth/auth-store.js';
+import type { MemoryRegistry } from '../core/registry.js';
 import type { Warehouse } from '../core/sinks.js';
 import { systemClock, type Clock, type Logger } from '../core/types.js';
 import type { Ingestor } from '../pipeline/ingestor.js';
 import { ingestRoutes, type IngestDeps } from './routes/ingest.js';
-import { jobsRoutes, type JobsApi } from './routes/jobs.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { quarantineRoutes } from './routes/quarantine.js';
+import { readingsRoutes } from './routes/readings.js';
+import { sensorsRoutes } from './routes/sensors.js';
 import { sqlRoutes } from './routes/sql.js';
 import { statusRoutes } from './routes/status.js';
 import { webRoutes } from './routes/web.js';
@@ -25,8 +31,10 @@ export interface HttpAppDeps {
   clock?: Clock;
   /** The http.* ingest settings (default: the config defaults). */
   httpIngest?: IngestDeps['http'];
-  /** Job administration (routes/jobs.ts): without it the /v1/jobs routes are not registered. */
-  jobs?: JobsApi;
+  /** The in-memory registry validation uses (PUT /v1/sensors/:id updates it with the warehouse). */
+  registry?: MemoryRegistry;
+  /** Root of the Parquet lake (for /v1/catalog); without it the catalog lists no lake prefixes. */
+  lakeDir?: string;
 }
 
 const DEFAULT_HTTP_INGEST: IngestDeps['http'] = {
@@ -40,19 +48,39 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   // The dashboard at / (routes/web.ts): static files, no token; its data calls use the API below.
   webRoutes(app);
-  statusRoutes(app, deps);
-  sqlRoutes(app, deps);
-  if (deps.ingestor) {
-    ingestRoutes(app, {
-      auth: deps.auth,
-      ingestor: deps.ingestor,
-      clock: deps.clock ?? systemClock,
-      logger: deps.logger,
-      http: deps.httpIngest ?? DEFAULT_HTTP_INGEST,
-    });
-  }
-
-  if (deps.jobs) jobsRoutes(app, { auth: deps.auth, jobs: deps.jobs, clock: deps.clock ?? systemClock });
+  // OpenAPI from the route schemas: swagger must be registered before the routes (it collects them
+  // in an onRoute hook), so every route is registered inside the plugin below, loaded after it.
+  void app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Sensorpipe HTTP API',
+        version: '0.1.0',
+        description: 'Ingest, query, registry, quarantine and catalog. Roles per route: src/api/route-roles.ts and docs/api.md.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'A token from `sensorpipe tokens create --role <role>`' } } },
+    },
+  });
+  // Docs page: swagger-ui served from the package's own files (no CDN).
+  void app.register(swaggerUi, { routePrefix: '/docs' });
+  void app.register(async (api) => {
+    api.get('/openapi.json', { schema: { summary: 'This OpenAPI document', tags: ['meta'], security: [] } }, async () => app.swagger());
+    statusRoutes(api, deps);
+    sqlRoutes(api, deps);
+    readingsRoutes(api, deps);
+    sensorsRoutes(api, deps);
+    quarantineRoutes(api, deps);
+    catalogRoutes(api, deps);
+    if (deps.ingestor) {
+      ingestRoutes(api, {
+        auth: deps.auth,
+        ingestor: deps.ingestor,
+        clock: deps.clock ?? systemClock,
+        logger: deps.logger,
+        http: deps.httpIngest ?? DEFAULT_HTTP_INGEST,
+      });
+    }
+  });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
     if (err.validation || (err.statusCode && err.statusCode < 500)) {

@@ -111,6 +111,8 @@ export class Sensorpipe {
           status: { status: () => sp.status() },
           jobs: scheduler,
           ingestor,
+          registry,
+          lakeDir: paths.lake,
           clock,
           httpIngest: {
             maxBodyBytes: config.http.maxBodyBytes,

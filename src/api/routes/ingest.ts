@@ -14,7 +14,7 @@
  * deviceId from a device token), so accounting and quarantine work as for MQTT. Refusals (401, 403,
  * 400, 413, 415, 503) are recorded as rejected with a reason code, like the MQTT broker's.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { AuthStore } from '../../auth/auth-store.js';
 import type { RejectReason } from '../../core/reasons.js';
 import { SpoolFullError, type Clock, type Logger, type QuarantineItem } from '../../core/types.js';
@@ -23,6 +23,7 @@ import { decoderForTopic, httpTopic, type HttpFormat } from '../../pipeline/deco
 import { PRECISIONS, type Precision } from '../../pipeline/decode/line-protocol.js';
 import { callerOf, requireRole } from '../auth-hook.js';
 import { BodyError, readBody } from '../body-reader.js';
+import { ERROR_SCHEMA, rolesFor, rolesNote, securityFor } from '../route-roles.js';
 
 export interface IngestDeps {
   auth: AuthStore;
@@ -208,7 +209,7 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
     });
 
     for (const ep of ENDPOINTS) {
-      const auth = requireRole(deps.auth, ['admin', 'device'], {
+      const auth = requireRole(deps.auth, rolesFor('POST', ep.url), {
         tokenScheme: ep.style === 'influx',
         errorBody: (status, message) => errorBody(ep.style, status, message),
         tokenHint: '`sensorpipe tokens create --role device --device <device-id>`',
@@ -279,7 +280,41 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
         }
       };
 
-      scope.post(ep.url, { onRequest: [auth, gate] }, async (req, reply) => {
+      const answer = {
+        type: 'object',
+        additionalProperties: true,
+        properties: {
+          accepted: { type: 'integer' },
+          quarantined: { type: 'integer' },
+          reasons: { type: 'object', additionalProperties: { type: 'integer' } },
+          items: { type: 'array', items: { type: 'object', additionalProperties: true } },
+          itemsTruncated: { type: 'boolean' },
+          offset: { type: 'integer' },
+        },
+      };
+      const schema: FastifySchema = {
+        summary: `Ingest: ${ep.accepted}`,
+        description:
+          rolesNote('POST', ep.url) +
+          ' The body is raw (optionally Content-Encoding: gzip); 2xx only after the durable spool write. ' +
+          '413 over the body limit, 415 for an unknown content type, 503 with Retry-After when the spool is full.',
+        tags: ['ingest'],
+        security: securityFor('POST', ep.url),
+        ...(ep.style === 'influx'
+          ? { querystring: { type: 'object', additionalProperties: true, properties: { precision: { type: 'string', enum: [...PRECISIONS] }, org: { type: 'string' }, bucket: { type: 'string' } } } }
+          : {}),
+        response: {
+          ...(ep.style === 'influx' ? { 204: { type: 'null', description: 'written' } } : { 200: answer }),
+          400: ERROR_SCHEMA,
+          401: ERROR_SCHEMA,
+          403: ERROR_SCHEMA,
+          413: ERROR_SCHEMA,
+          415: ERROR_SCHEMA,
+          500: ERROR_SCHEMA,
+          503: ERROR_SCHEMA,
+        },
+      };
+      scope.post(ep.url, { onRequest: [auth, gate], schema }, async (req, reply) => {
         const st = stateOf(req)!;
         const body = req.body;
         if (!Buffer.isBuffer(body) || body.length === 0) {

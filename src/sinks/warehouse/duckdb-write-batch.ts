@@ -176,6 +176,7 @@ async function insertQuarantine(conn: DuckDBConnection, plan: BatchPlan, conflic
     ap.appendVarchar(q.payload);
     ap.appendBigInt(BigInt(rec.offset));
     ap.appendVarchar(detectedBy);
+    ap.appendNull(); // replayed_at (set by POST /v1/quarantine/replay)
     ap.endRow();
   };
   try {

@@ -20,7 +20,8 @@
  * - `quarantine`: everything not stored as a reading, with its reason code (never deleted by the
  *   pipeline). `detected_by` is `validation` (item came with the spool record) or `warehouse`
  *   (a `conflicting_duplicate` found while inserting); replays rebuild the warehouse's
- *   conflicts from the `warehouse` rows of their spool range.
+ *   conflicts from the `warehouse` rows of their spool range. `replayed_at` (added by an idempotent
+ *   ALTER) marks rows replayed through POST /v1/quarantine/replay; the API names rows by `rowid`.
  * - `ingest_counts`: the accounting identity per hour of `received_at`, source, outcome, reason:
  *   received = accepted + quarantined + rejected. `duplicate` rows are a SUBSET of `accepted`
  *   (an exact repeat is accepted, counted, and not stored twice) and must not be added again.
@@ -90,6 +91,9 @@ export const DUCKDB_SCHEMA: readonly string[] = [
     spool_offset BIGINT NOT NULL,
     detected_by VARCHAR NOT NULL
   )`,
+  // Additive migration: when a row was replayed through POST /v1/quarantine/replay (null = never).
+  // Rows are marked, never deleted; the replay's own outcome is a new message.
+  `ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS replayed_at TIMESTAMP`,
   `CREATE TABLE IF NOT EXISTS ingest_counts (
     hour TIMESTAMP NOT NULL,
     source VARCHAR NOT NULL,
