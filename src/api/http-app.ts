@@ -7,6 +7,7 @@ import type { Warehouse } from '../core/sinks.js';
 import { systemClock, type Clock, type Logger } from '../core/types.js';
 import type { Ingestor } from '../pipeline/ingestor.js';
 import { ingestRoutes, type IngestDeps } from './routes/ingest.js';
+import { jobsRoutes, type JobsApi } from './routes/jobs.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { quarantineRoutes } from './routes/quarantine.js';
 import { readingsRoutes } from './routes/readings.js';
@@ -35,6 +36,8 @@ export interface HttpAppDeps {
   registry?: MemoryRegistry;
   /** Root of the Parquet lake (for /v1/catalog); without it the catalog lists no lake prefixes. */
   lakeDir?: string;
+  /** Job administration (routes/jobs.ts): without it the /v1/jobs routes are not registered. */
+  jobs?: JobsApi;
 }
 
 const DEFAULT_HTTP_INGEST: IngestDeps['http'] = {
@@ -80,6 +83,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
         http: deps.httpIngest ?? DEFAULT_HTTP_INGEST,
       });
     }
+    if (deps.jobs) jobsRoutes(api, { auth: deps.auth, jobs: deps.jobs, clock: deps.clock ?? systemClock });
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {

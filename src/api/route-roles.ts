@@ -14,6 +14,9 @@ export const ROUTE_ROLES: Record<string, Access> = {
   'GET /healthz': 'public',
   'GET /openapi.json': 'public',
   'GET /docs': 'public',
+  // routes/web.ts: the dashboard's static files (its data calls use the API with a token)
+  'GET /': 'public',
+  'GET /web/*': 'public',
   'GET /v1/status': READERS,
   'POST /v1/sql': READERS,
   'POST /v1/ingest': ['admin', 'device'],
