@@ -136,19 +136,21 @@ function computeSql(spec: LevelSpec, scope: 'window' | 'dirty'): string {
     : 'sum(count) AS n, min(min) AS lo, max(max) AS hi, sum(sum) AS total';
   const bucket = `date_trunc('${spec.bucketUnit}', ${src}.${t})`;
   const inRange = (a: string) => `${a}.${t} >= CAST($1 AS TIMESTAMP) AND ${a}.${t} < CAST($2 AS TIMESTAMP)`;
+  // Dirty scope: an inner join on the dirty window's key (at most one match: it is the primary key).
+  // Measured on DuckDB 1.5, the same filter as a correlated EXISTS was misestimated and 4x slower.
   const dirty =
     scope === 'dirty'
-      ? ` AND EXISTS (SELECT 1 FROM dirty_windows d WHERE d.level = $3 AND d.sensor_id = ${src}.sensor_id
-            AND ${src}.${t} >= d.window_start AND ${src}.${t} < d.window_end)`
+      ? ` JOIN dirty_windows d ON d.level = $3 AND d.sensor_id = ${src}.sensor_id
+            AND d.window_start = date_trunc('${spec.windowUnit}', ${src}.${t})`
       : '';
   return `INSERT INTO ${spec.table} (sensor_id, metric, bucket, count, min, max, avg, sum, first, last)
     SELECT g.sensor_id, g.metric, g.bucket, g.n, g.lo, g.hi, g.total / g.n, g.total,
       f.${raw ? 'value' : 'first'}, l.${raw ? 'value' : 'last'}
     FROM (
-      SELECT sensor_id, metric, ${bucket} AS bucket, ${aggs}, min(${src}.${t}) AS t_first, max(${src}.${t}) AS t_last
-      FROM ${src}
-      WHERE ${inRange(src)}${dirty}
-      GROUP BY sensor_id, metric, ${bucket}
+      SELECT ${src}.sensor_id, ${src}.metric, ${bucket} AS bucket, ${aggs}, min(${src}.${t}) AS t_first, max(${src}.${t}) AS t_last
+      FROM ${src}${dirty}
+      WHERE ${inRange(src)}
+      GROUP BY ${src}.sensor_id, ${src}.metric, ${bucket}
     ) g
     JOIN ${src} f ON f.sensor_id = g.sensor_id AND f.metric = g.metric AND f.${t} = g.t_first AND ${inRange('f')}
     JOIN ${src} l ON l.sensor_id = g.sensor_id AND l.metric = g.metric AND l.${t} = g.t_last AND ${inRange('l')}`;
@@ -156,13 +158,9 @@ function computeSql(spec: LevelSpec, scope: 'window' | 'dirty'): string {
 
 function deleteSql(spec: LevelSpec, scope: 'window' | 'dirty'): string {
   const t = spec.table;
-  return (
-    `DELETE FROM ${t} WHERE ${t}.bucket >= CAST($1 AS TIMESTAMP) AND ${t}.bucket < CAST($2 AS TIMESTAMP)` +
-    (scope === 'dirty'
-      ? ` AND EXISTS (SELECT 1 FROM dirty_windows d WHERE d.level = $3 AND d.sensor_id = ${t}.sensor_id
-            AND ${t}.bucket >= d.window_start AND ${t}.bucket < d.window_end)`
-      : '')
-  );
+  const dirty = ` AND EXISTS (SELECT 1 FROM dirty_windows d WHERE d.level = $3 AND d.sensor_id = ${t}.sensor_id
+            AND d.window_start = date_trunc('${spec.windowUnit}', ${t}.bucket))`;
+  return `DELETE FROM ${t} WHERE ${t}.bucket >= CAST($1 AS TIMESTAMP) AND ${t}.bucket < CAST($2 AS TIMESTAMP)${scope === 'dirty' ? dirty : ''}`;
 }
 
 /** The warehouse's high-water mark of spool offsets (every reading has an offset at or below it). */
