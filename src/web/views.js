@@ -13,7 +13,7 @@ export function h(tag, attrs = {}, ...children) {
     else if (k === 'class') el.className = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
   return el;
 }
 const fmtN = (n) => (n === null || n === undefined ? '–' : Number(n).toLocaleString('en-US'));
@@ -269,16 +269,16 @@ function normalizeReadings(body) {
   return { resolution: body.resolution ?? body.meta?.resolution ?? '?', points };
 }
 
-async function fetchSeries(sensor, metric, fromMs, toMs) {
-  const qs = new URLSearchParams({ sensor, metric, from: new Date(fromMs).toISOString(), to: new Date(toMs).toISOString(), resolution: 'auto', format: 'json' });
+async function fetchSeries(sensor, metric, fromT, toT) {
+  const qs = new URLSearchParams({ sensor, metric, from: new Date(fromT).toISOString(), to: new Date(toT).toISOString(), resolution: 'auto', format: 'json' });
   const r = await optional(`/v1/readings?${qs}`);
   if (r !== MISSING) {
     const n = normalizeReadings(r);
     if (n) return { ...n, source: '/v1/readings' };
   }
-  const where = `sensor_id = ${lit(sensor)} AND metric = ${lit(metric)} AND ts >= ${tsLit(fromMs)} AND ts < ${tsLit(toMs)}`;
+  const where = `sensor_id = ${lit(sensor)} AND metric = ${lit(metric)} AND ts >= ${tsLit(fromT)} AND ts < ${tsLit(toT)}`;
   const [{ n }] = await sql(`SELECT count(*) AS n FROM readings WHERE ${where}`);
-  const resolution = pickResolution(fromMs, toMs, Number(n));
+  const resolution = pickResolution(fromT, toT, Number(n));
   const rows =
     resolution === 'raw'
       ? await sql(`SELECT ts, value FROM readings WHERE ${where} ORDER BY ts`)
@@ -423,7 +423,7 @@ export function quarantine(root, params) {
       const d = await quarantineData(reason);
       filter.replaceChildren(
         h('a', { class: `chip ${reason ? '' : 'active'}`, href: '#/quarantine' }, 'all'),
-        d.counts.map((c) => h('a', { class: `chip ${c.reason === reason ? 'active' : ''}`, href: `#/quarantine?reason=${encodeURIComponent(c.reason)}`, 'data-reason': c.reason }, `${c.reason} (${fmtN(c.n)})`)),
+        ...d.counts.map((c) => h('a', { class: `chip ${c.reason === reason ? 'active' : ''}`, href: `#/quarantine?reason=${encodeURIComponent(c.reason)}`, 'data-reason': c.reason }, `${c.reason} (${fmtN(c.n)})`)),
       );
       list.replaceChildren(
         table(
