@@ -84,6 +84,7 @@ test('with a server: the same commands go through /v1/jobs (streamed), and the r
   assert.equal(dry.statusCode, 200);
   assert.match(dry.headers['content-type'] as string, /application\/x-ndjson/);
   const lines = dry.body.trim().split('\n').map((l) => JSON.parse(l) as { type: string; summary?: { dryRun: boolean; ok: number } });
-  assert.deepEqual(lines.map((l) => l.type), ['window', 'window', 'summary']);
-  assert.deepEqual([lines[2].summary?.dryRun, lines[2].summary?.ok], [true, 2]);
+  assert.deepEqual(lines.map((l) => l.type), ['start', 'window', 'window', 'summary']);
+  assert.deepEqual(lines[0], { type: 'start', job: 'rollup_1h', from: '2015-02-05T00:00:00.000Z', to: '2015-02-05T02:00:00.000Z', windows: 2 });
+  assert.deepEqual([lines[3].summary?.dryRun, lines[3].summary?.ok], [true, 2]);
 });

@@ -7,6 +7,7 @@
  *
  * A run (a backfill over every window in [from, to), or the latest closed window) answers with
  * NDJSON, one line per event as it happens, so a long backfill shows progress:
+ *   {"type":"start","job":…,"from":…,"to":…,"windows":744,"note"?:…}   at once (headers flush)
  *   {"type":"waiting","message":…}               the job is running; this run waits for it
  *   {"type":"window","index":3,"total":744,"run":{…}}
  *   {"type":"summary","summary":{…}}             last line on success (failed windows included)
@@ -94,6 +95,7 @@ export function jobsRoutes(app: FastifyInstance, deps: { auth: AuthStore; jobs: 
       const stream = new PassThrough();
       const line = (o: unknown) => stream.write(JSON.stringify(o) + '\n');
       reply.code(200).header('content-type', 'application/x-ndjson; charset=utf-8').header('cache-control', 'no-store');
+      line({ type: 'start', job: name, from: new Date(plan.from).toISOString(), to: new Date(plan.to).toISOString(), windows: plan.windows.length, ...(plan.note ? { note: plan.note } : {}) });
       jobs.runRange(plan, { dryRun: body.dryRun === true, onProgress: (e) => line(e) }).then(
         (summary) => stream.end(JSON.stringify({ type: 'summary', summary }) + '\n'),
         (err: unknown) => stream.end(JSON.stringify({ type: 'error', message: err instanceof Error ? err.message : String(err) }) + '\n'),

@@ -224,10 +224,11 @@ async function runRemote(
   let summary: RangeSummary | null = null;
   const handle = (line: string) => {
     if (!line.trim()) return;
-    const e = JSON.parse(line) as ProgressEvent | { type: 'summary'; summary: RangeSummary } | { type: 'error'; message: string };
+    const e = JSON.parse(line) as ProgressEvent | { type: 'summary'; summary: RangeSummary } | { type: 'error'; message: string } | { type: 'start' };
     if (e.type === 'summary') summary = e.summary;
     else if (e.type === 'error') throw new CliError(`the server stopped the run: ${e.message}`, EXIT.failure);
-    else onProgress(e);
+    else if (e.type === 'waiting' || e.type === 'window') onProgress(e);
+    // other lines ('start', and any a newer server adds) carry nothing the CLI prints
   };
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
     buf += decoder.decode(chunk, { stream: true });
