@@ -18,7 +18,7 @@ function follow(el, u) {
  * A line chart over time. `names`: the series labels; `data`: [xs (epoch s), ...ys].
  * Returns {u, update(data), destroy()}.
  */
-export function lineChart(el, { names, data, height = 200, yLabel = '', bars = false }) {
+export function lineChart(el, { names, data, height = 200, yLabel = '', bars = false, xRange = null }) {
   const series = [{}, ...names.map((label, i) => ({
     label,
     stroke: COLORS[i % COLORS.length],
@@ -33,7 +33,8 @@ export function lineChart(el, { names, data, height = 200, yLabel = '', bars = f
       height,
       series,
       axes: [{}, { label: yLabel, size: 60 }],
-      scales: { x: { time: true } },
+      // xRange(): a fixed window [min, max] in epoch s (a live chart with one point would otherwise span years)
+      scales: { x: { time: true, range: xRange ? () => xRange() : undefined }, y: { range: (_u, lo, hi) => [Math.min(0, lo ?? 0), Math.max(1, (hi ?? 1) * 1.1)] } },
       legend: { live: true },
     },
     data,

@@ -78,7 +78,7 @@ export function overview(root) {
   root.append(
     err,
     tiles,
-    panel('Ingest rate, live (items/s, from /v1/status every 3 s)', liveEl, sourceTag('/v1/status')),
+    panel('Ingest rate, live: last 10 minutes (items/s, from /v1/status every 3 s)', liveEl, sourceTag('/v1/status')),
     panel('Ingest per hour, last 48 h (accepted / quarantined / rejected)', hourlyEl, sourceTag('/v1/sql: ingest_counts')),
     panel('Counts by reason', reasonsEl, sourceTag('/v1/status')),
   );
@@ -120,10 +120,10 @@ export function overview(root) {
       }
       live.prev = cur;
       const data = [live.xs, live.acc, live.qua, live.rej];
-      if (!liveChart) liveChart = lineChart(liveEl, { names: ['accepted/s', 'quarantined/s', 'rejected/s'], data, height: 180 });
+      if (!liveChart) liveChart = lineChart(liveEl, { names: ['accepted/s', 'quarantined/s', 'rejected/s'], data, height: 180, xRange: () => [Date.now() / 1000 - 600, Date.now() / 1000 + 5] });
       else liveChart.update(data);
       const byReason = (a.byReason ?? []).slice().sort((x, y) => y.items - x.items);
-      reasonsEl.replaceChildren(table(byReason, [['source', 'source'], ['outcome', 'outcome'], ['reason', 'reason'], ['items', 'items', fmtN]]));
+      reasonsEl.replaceChildren(table(byReason, [['source', 'source'], ['outcome', 'outcome'], ['reason', 'reason', (v) => v || '–'], ['items', 'items', fmtN]]));
       err.replaceChildren();
     } catch (e) {
       err.replaceChildren(errorBox(e));
@@ -141,7 +141,7 @@ export function overview(root) {
       const series = { accepted: hours.map(() => 0), quarantined: hours.map(() => 0), rejected: hours.map(() => 0) };
       for (const r of rows) series[r.outcome][idx.get(toMs(r.hour))] = Number(r.items);
       const data = [hours.map((t) => t / 1000), series.accepted, series.quarantined, series.rejected];
-      if (!hourlyChart) hourlyChart = lineChart(hourlyEl, { names: ['accepted', 'quarantined', 'rejected'], data, height: 180, bars: true });
+      if (!hourlyChart) hourlyChart = lineChart(hourlyEl, { names: ['accepted', 'quarantined', 'rejected'], data, height: 180, bars: true, xRange: () => [Date.now() / 1000 - 48 * 3600, Date.now() / 1000 + 3600] });
       else hourlyChart.update(data);
     } catch (e) {
       hourlyEl.replaceChildren(errorBox(e));
@@ -429,7 +429,7 @@ export function quarantine(root, params) {
         table(
           d.records,
           [
-            ['received_at', 'received', (v) => fmtTime(toMs(v))],
+            ['received_at', 'received', (v) => h('span', { class: 'nowrap' }, fmtTime(toMs(v)))],
             ['reason', 'reason', (v) => h('span', { class: 'badge warn' }, v)],
             ['sensor_id', 'sensor'],
             ['metric', 'metric'],
