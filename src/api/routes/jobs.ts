@@ -22,6 +22,7 @@ import type { JobRun } from '../../jobs/job-runs.js';
 import { JobRangeError, type JobInfo, type ProgressEvent, type RangePlan, type RangeSummary } from '../../jobs/scheduler.js';
 import { parseTime } from '../../jobs/windows.js';
 import { requireRole } from '../auth-hook.js';
+import { ERROR_SCHEMA, authResponses, rolesFor, rolesNote, securityFor } from '../route-roles.js';
 
 /** What the routes need of the scheduler (the `Scheduler` class satisfies it). */
 export interface JobsApi {
@@ -35,16 +36,34 @@ export interface JobsApi {
 
 export function jobsRoutes(app: FastifyInstance, deps: { auth: AuthStore; jobs: JobsApi; clock: Clock }): void {
   const { jobs } = deps;
-  const readers = requireRole(deps.auth, ['admin', 'analyst', 'scientist']);
+  const doc = (method: 'GET' | 'POST', path: string, summary: string, more = '') => ({
+    summary,
+    description: `${rolesNote(method, path)}${more ? ' ' + more : ''} See docs/jobs.md.`,
+    tags: ['jobs'],
+    security: securityFor(method, path),
+  });
+  const anyObject = { type: 'object', additionalProperties: true };
   const unknown = (name: string) => ({ error: 'unknown_job', message: `unknown job "${name}"; the jobs are: ${jobs.names().join(', ')}` });
 
-  app.get('/v1/jobs', { preHandler: readers }, async () => ({ jobs: await jobs.list() }));
+  app.get(
+    '/v1/jobs',
+    {
+      preHandler: requireRole(deps.auth, rolesFor('GET', '/v1/jobs')),
+      schema: {
+        ...doc('GET', '/v1/jobs', 'Every job: schedule (cron, UTC), window, grace, last run, next run'),
+        response: { 200: { type: 'object', properties: { jobs: { type: 'array', items: anyObject } } }, ...authResponses() },
+      },
+    },
+    async () => ({ jobs: await jobs.list() }),
+  );
 
   app.get<{ Querystring: { job?: string; limit?: number } }>(
     '/v1/jobs/history',
     {
-      preHandler: readers,
+      preHandler: requireRole(deps.auth, rolesFor('GET', '/v1/jobs/history')),
       schema: {
+        ...doc('GET', '/v1/jobs/history', 'Recent job runs, newest first (job_runs)'),
+        response: { 200: { type: 'object', properties: { runs: { type: 'array', items: anyObject } } }, ...authResponses(), 404: ERROR_SCHEMA },
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -62,8 +81,16 @@ export function jobsRoutes(app: FastifyInstance, deps: { auth: AuthStore; jobs: 
   app.post<{ Params: { name: string }; Body: { from?: string; to?: string; dryRun?: boolean } }>(
     '/v1/jobs/:name/run',
     {
-      preHandler: requireRole(deps.auth, ['admin']),
+      preHandler: requireRole(deps.auth, rolesFor('POST', '/v1/jobs/:name/run')),
       schema: {
+        ...doc(
+          'POST',
+          '/v1/jobs/:name/run',
+          'Run a job over every window in [from, to) (a backfill), or the latest closed window; NDJSON progress',
+          'Answers application/x-ndjson: a start line, one line per window, then a summary (or error) line. 400 = bad time or nothing to run, 404 = unknown job.',
+        ),
+        params: { type: 'object', required: ['name'], properties: { name: { type: 'string', maxLength: 128 } } },
+        response: { ...authResponses(), 400: ERROR_SCHEMA, 404: ERROR_SCHEMA },
         body: {
           type: 'object',
           additionalProperties: false,
