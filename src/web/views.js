@@ -174,7 +174,7 @@ async function registry() {
         location: s.location ?? null,
         type: s.type ?? null,
         expected_interval_s: s.expected_interval_s ?? s.expectedIntervalS ?? s.expectedIntervalSeconds ?? null,
-        metrics: s.metrics ?? null,
+        metrics: Array.isArray(s.metrics) ? s.metrics.length : s.metrics ?? null,
       })),
     };
   }
@@ -436,7 +436,7 @@ export function quarantine(root, params) {
             ['source', 'source'],
             ['detail', 'detail', (v) => h('span', { class: 'ellipsis' }, v ?? '')],
           ],
-          { onRow: (r) => open(r), rowAttrs: (r) => ({ 'data-offset': r.spool_offset ?? r.spoolOffset ?? '' }) },
+          { onRow: (r) => open(r), rowAttrs: (r) => ({ 'data-record': String(r.id ?? r.spool_offset ?? r.spoolOffset ?? '') }) },
         ),
       );
       src.replaceChildren(sourceTag(d.source));
@@ -466,7 +466,7 @@ export function quarantine(root, params) {
       }
       replayBtn.disabled = false;
     });
-    const fields = ['reason', 'detail', 'received_at', 'source', 'topic', 'device_id', 'sensor_id', 'metric', 'ts', 'spool_offset', 'detected_by'];
+    const fields = ['id', 'reason', 'detail', 'received_at', 'source', 'topic', 'device_id', 'sensor_id', 'metric', 'ts', 'spool_offset', 'detected_by', 'replayed_at'];
     detail.replaceChildren(
       h(
         'div',

@@ -162,7 +162,7 @@ test('dashboard: overview, sensors, zoomable chart with real points, quarantine 
   // ---- quarantine: open the bad message, see its payload and reason, replay it
   await page.goto(`${base}/#/quarantine`);
   await page.waitForSelector(`#reasons [data-reason="${badReason}"]`);
-  await page.locator('tr[data-offset]').first().click();
+  await page.locator('tr[data-record]').first().click();
   await page.waitForSelector('#payload');
   assert.match((await page.locator('#payload').textContent())!, /warm/);
   assert.equal(await page.locator('dd[data-field="reason"]').textContent(), badReason);
