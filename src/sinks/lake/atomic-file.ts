@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { crashPoint } from '../../core/faults.js';
 
 /**
  * Atomic file publishing on a local file system: a file is written under a temporary name in the
@@ -67,7 +68,11 @@ const SYNC_CONCURRENCY = 16;
  */
 export async function publishFiles(moves: { tmp: string; final: string }[], alsoSyncDirs: Iterable<string> = []): Promise<void> {
   await eachLimit(moves, SYNC_CONCURRENCY, (m) => fsyncFile(m.tmp));
-  for (const m of moves) await rename(m.tmp, m.final);
+  crashPoint('lake.before-rename');
+  for (const m of moves) {
+    await rename(m.tmp, m.final);
+    crashPoint('lake.after-rename'); // some files of the batch published, others not
+  }
   const dirs = new Set([...moves.map((m) => dirname(m.final)), ...alsoSyncDirs]);
   await eachLimit([...dirs], SYNC_CONCURRENCY, fsyncDir);
 }
