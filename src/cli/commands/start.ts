@@ -50,6 +50,7 @@ function printBanner(sp: Sensorpipe, fleet: boolean): void {
     `  data directory  ${sp.paths.root}`,
     sp.mqtt ? `  MQTT            mqtt://localhost:${sp.mqtt.port}   (devices publish to sensors/<sensor_id>/telemetry, QoS 1)` : '  MQTT            disabled',
     sp.httpPort ? `  HTTP            http://localhost:${sp.httpPort}/healthz` : '  HTTP            disabled',
+    sp.httpPort ? `  dashboard       http://localhost:${sp.httpPort}/   (asks for a token once; see docs/dashboard.md)` : '',
   ];
   if (c.demo) {
     lines.push(
@@ -57,6 +58,7 @@ function printBanner(sp: Sensorpipe, fleet: boolean): void {
       '  !! DEMO MODE: anonymous devices may publish for any sensor. This is insecure;',
       '  !! run without --demo and add devices with `sensorpipe devices add <id>` for real use.',
       `  demo admin token  ${sp.localToken}`,
+      sp.httpPort ? `  dashboard, signed in:  http://localhost:${sp.httpPort}/#token=${sp.localToken}` : '',
       fleet ? '  a demo fleet of 5 sensors (demo-0001 … demo-0005) is publishing through the broker.' : '',
     );
   }
