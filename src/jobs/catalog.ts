@@ -1,7 +1,8 @@
 /**
  * Every job Sensorpipe knows, built from the `jobs` section of the config, in the order a
  * scheduler tick runs them (resample before the rollups that read its output). A new job adds its
- * settings to config/schema.ts (`jobs.<name>`) and one entry here.
+ * settings to config/schema.ts (`jobs.<name>`) and one entry here, or comes in through `extra`
+ * (run after the aggregates, before retention): any core `Job` is a valid ScheduledJob.
  */
 import type { Config } from '../config/schema.js';
 import type { Level } from './aggregate.js';
@@ -16,7 +17,7 @@ function settings(c: { enabled: boolean; schedule: string; graceS: number; maxCa
   return { enabled: c.enabled, schedule: c.schedule, graceMs: c.graceS * 1000, maxCatchupWindows: c.maxCatchupWindows };
 }
 
-export function buildJobs(jobs: JobsConfig): JobEntry[] {
+export function buildJobs(jobs: JobsConfig, extra: JobEntry[] = []): JobEntry[] {
   const protectLevels: Level[] = [];
   if (jobs.resample.enabled) protectLevels.push('1m');
   if (jobs.rollup_1h.enabled) protectLevels.push('1h');
@@ -25,6 +26,7 @@ export function buildJobs(jobs: JobsConfig): JobEntry[] {
     { job: resampleJob(), settings: settings(jobs.resample) },
     { job: rollup1hJob(), settings: settings(jobs.rollup_1h) },
     { job: rollup1dJob(), settings: settings(jobs.rollup_1d) },
+    ...extra,
     { job: new RetentionJob({ keepDays: jobs.retention.keepDays, protectLevels }), settings: settings(jobs.retention) },
   ];
 }

@@ -201,7 +201,7 @@ export class Scheduler {
     const delay = Math.min(MAX_TIMER_DELAY_MS, Math.max(0, Math.min(...fires) - this.clock.now()));
     this.timerHandle = this.timer.set(() => {
       this.timerHandle = null;
-      void this.tick();
+      this.tick().catch((err: unknown) => this.logger.error({ err }, 'scheduler tick failed'));
     }, delay);
   }
 
