@@ -19,13 +19,14 @@ const TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
 };
 
-/** src/web, whether this file runs as src/api/routes/web.ts (tsx) or dist/api/routes/web.js (built). */
-export function webDir(): string {
+/**
+ * The dashboard files: src/web when this runs as src/api/routes/web.ts (tsx), the package's src/web
+ * when it runs as dist/api/routes/web.js (built), or dist/web if a packager copied them there.
+ */
+export function webDir(): { dir: string | null; looked: string[] } {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, '..', '..', 'web'), join(here, '..', '..', '..', 'src', 'web')];
-  const found = candidates.find((d) => existsSync(join(d, 'index.html')));
-  if (!found) throw new Error(`dashboard files not found (looked in ${candidates.join(', ')})`);
-  return found;
+  const looked = [join(here, '..', '..', 'web'), join(here, '..', '..', '..', 'src', 'web')];
+  return { dir: looked.find((d) => existsSync(join(d, 'index.html'))) ?? null, looked };
 }
 
 function uplotDir(): string {
@@ -33,7 +34,13 @@ function uplotDir(): string {
 }
 
 export function webRoutes(app: FastifyInstance): void {
-  const dir = webDir();
+  const { dir, looked } = webDir();
+  if (!dir) {
+    // Without the files the API still works; / says what is missing instead of failing the server.
+    const message = `the dashboard files are not installed (looked in ${looked.join(', ')})`;
+    app.get('/', async (_req, reply) => reply.code(404).send({ error: 'not_found', message }));
+    return;
+  }
   const vendor = uplotDir();
   const files = new Map<string, string>([
     ['index.html', join(dir, 'index.html')],
