@@ -70,6 +70,13 @@ export function errorBody(style: ErrorStyle, status: number, message: string): o
     : { error: SENSORPIPE_CODES[status] ?? 'error', message };
 }
 
+/** InfluxDB 2 error answer `{code, message}` (the order InfluxDB sends). */
+const INFLUX_ERROR_SCHEMA = {
+  type: 'object',
+  properties: { code: { type: 'string' }, message: { type: 'string' } },
+  additionalProperties: true,
+} as const;
+
 const REJECT_BY_STATUS: Record<number, RejectReason> = {
   400: 'bad_request',
   401: 'auth_failed',
@@ -305,13 +312,7 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
           : {}),
         response: {
           ...(ep.style === 'influx' ? { 204: { type: 'null', description: 'written' } } : { 200: answer }),
-          400: ERROR_SCHEMA,
-          401: ERROR_SCHEMA,
-          403: ERROR_SCHEMA,
-          413: ERROR_SCHEMA,
-          415: ERROR_SCHEMA,
-          500: ERROR_SCHEMA,
-          503: ERROR_SCHEMA,
+          ...Object.fromEntries([400, 401, 403, 413, 415, 500, 503].map((c) => [c, ep.style === 'influx' ? INFLUX_ERROR_SCHEMA : ERROR_SCHEMA])),
         },
       };
       scope.post(ep.url, { onRequest: [auth, gate], schema }, async (req, reply) => {
