@@ -18,7 +18,7 @@ import { SpoolSim, batchOf, reading } from '../helpers/batches.js';
 import { loadOccupancy, writeOccupancy } from '../helpers/occupancy.js';
 import { tempDir } from '../helpers/server.js';
 
-const rows = loadOccupancy({ limit: 1300 }); // 2015-02-04 17:51 .. 2015-02-05 15:3x: two UTC days
+const rows = loadOccupancy({ limit: 1000 }); // 2015-02-04 17:51 .. 2015-02-05 ~10:30: two UTC days
 const SENSORS = ['room-a', 'room-b'];
 const tmp = tempDir('sensorpipe-agg-');
 const sim = new SpoolSim();
@@ -139,7 +139,7 @@ test('late and out-of-order readings: only the dirty windows are recomputed, at 
 });
 
 test('late data is also picked up by the next regular window run, at every level', async () => {
-  await wh.writeBatch(batchOf([sim.message([reading('room-b', 'temperature', rows[1000].ts + 13_000 + 20_000, -5)])]));
+  await wh.writeBatch(batchOf([sim.message([reading('room-b', 'temperature', rows[800].ts + 13_000 + 20_000, -5)])]));
   const nextHour = { start: hours[hours.length - 1].end, end: hours[hours.length - 1].end + HOUR };
   const nextDay = { start: days[days.length - 1].end, end: days[days.length - 1].end + DAY };
   const m = await duck.m.run(nextHour, ctx());
