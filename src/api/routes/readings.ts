@@ -4,8 +4,10 @@
  * Defaults: to = now, from = to - 24 h, resolution auto, format json. `metric` omitted = every metric.
  * `auto` picks the coarsest resolution that still gives at least MIN_POINTS buckets over the range
  * (1d, then 1h, then 1m), else raw. An aggregate level is read from its table (readings_1m/1h/1d,
- * written by the jobs) when that table exists and has rows for the sensor and range; otherwise it is
- * computed from raw readings on the fly with the same columns (`source` says which was used).
+ * written by the jobs) up to where the jobs computed it (`aggregate_state.covered_until`; without
+ * that state, the table when it has rows for the range), and the rest of the range (or all of it,
+ * when the table does not exist yet) is aggregated from raw readings on the fly with the same
+ * columns. `source` says which was used.
  */
 import type { FastifyInstance } from 'fastify';
 import { isValidId } from '../../core/ids.js';
@@ -119,8 +121,8 @@ export function readingsRoutes(app: FastifyInstance, deps: HttpAppDeps): void {
         throw err;
       }
       const resolution: Resolution = !q.resolution || q.resolution === 'auto' ? autoResolution(from, to) : q.resolution;
-      const where = (tsCol: string) =>
-        `sensor_id = '${q.sensor}'${q.metric ? ` AND metric = '${q.metric}'` : ''} AND ${tsCol} >= ${tsSql(from)} AND ${tsCol} < ${tsSql(to)}`;
+      const where = (tsCol: string, lo: number, hi: number) =>
+        `sensor_id = '${q.sensor}'${q.metric ? ` AND metric = '${q.metric}'` : ''} AND ${tsCol} >= ${tsSql(lo)} AND ${tsCol} < ${tsSql(hi)}`;
       let sql: string;
       let source: string;
       let cols = AGG_COLS;
@@ -128,25 +130,44 @@ export function readingsRoutes(app: FastifyInstance, deps: HttpAppDeps): void {
         if (resolution === 'raw') {
           cols = RAW_COLS;
           source = 'readings';
-          sql = `SELECT sensor_id, metric, ts, value FROM readings WHERE ${where('ts')} ORDER BY metric, ts`;
+          sql = `SELECT sensor_id, metric, ts, value FROM readings WHERE ${where('ts', from, to)} ORDER BY metric, ts`;
         } else {
           const table = `readings_${resolution}`;
-          const exists = await run(`SELECT count(*) AS n FROM information_schema.tables WHERE table_name = '${table}'`);
-          let useTable = Number(exists.rows[0]?.n) > 0;
-          if (useTable) {
-            const n = await run(`SELECT count(*) AS n FROM ${table} WHERE ${where('bucket')}`);
-            useTable = Number(n.rows[0]?.n) > 0;
+          const tables = await run(`SELECT table_name FROM information_schema.tables WHERE table_name IN ('${table}', 'aggregate_state')`);
+          const names = new Set(tables.rows.map((r) => String(r.table_name)));
+          // How far the jobs computed this level: buckets before it come from the table, the rest
+          // is aggregated from raw readings on the fly (same columns), so a chart is never cut short.
+          let split = from; // [from, split) from the table, [split, to) on the fly
+          if (names.has(table)) {
+            let covered: number | null = null;
+            if (names.has('aggregate_state')) {
+              const st = await run(`SELECT covered_until FROM aggregate_state WHERE level = '${resolution}'`);
+              const c = st.rows[0]?.covered_until;
+              covered = typeof c === 'string' ? Date.parse(c) : null;
+            }
+            if (covered === null) {
+              const n = await run(`SELECT count(*) AS n FROM ${table} WHERE ${where('bucket', from, to)}`);
+              if (Number(n.rows[0]?.n) > 0) split = to;
+            } else {
+              split = Math.min(to, Math.max(from, covered));
+            }
           }
-          if (useTable) {
-            source = table;
-            sql = `SELECT sensor_id, metric, bucket AS ts, count, min, max, avg, sum, first, last FROM ${table} WHERE ${where('bucket')} ORDER BY metric, bucket`;
-          } else {
-            source = 'readings (aggregated on the fly)';
-            sql =
-              `SELECT sensor_id, metric, date_trunc('${TRUNC[resolution]}', ts) AS ts, count(*) AS count, min(value) AS min, max(value) AS max, ` +
-              `avg(value) AS avg, sum(value) AS sum, arg_min(value, ts) AS first, arg_max(value, ts) AS last ` +
-              `FROM readings WHERE ${where('ts')} GROUP BY sensor_id, metric, date_trunc('${TRUNC[resolution]}', ts) ORDER BY metric, ts`;
+          const parts: string[] = [];
+          const fromTable = split > from;
+          const onTheFly = split < to;
+          if (fromTable) {
+            parts.push(`SELECT sensor_id, metric, bucket AS ts, count, min, max, avg, sum, first, last FROM ${table} WHERE ${where('bucket', from, split)}`);
           }
+          if (onTheFly) {
+            const unit = TRUNC[resolution];
+            parts.push(
+              `SELECT sensor_id, metric, date_trunc('${unit}', ts) AS ts, count(*) AS count, min(value) AS min, max(value) AS max, ` +
+                `avg(value) AS avg, sum(value) AS sum, arg_min(value, ts) AS first, arg_max(value, ts) AS last ` +
+                `FROM readings WHERE ${where('ts', split, to)} GROUP BY sensor_id, metric, date_trunc('${unit}', ts)`,
+            );
+          }
+          source = !onTheFly ? table : !fromTable ? 'readings (aggregated on the fly)' : `${table} until ${new Date(split).toISOString()}, then readings (aggregated on the fly)`;
+          sql = `SELECT * FROM (${parts.join(' UNION ALL ')}) ORDER BY metric, ts`;
         }
         const result = await run(sql);
         const names = cols.map((c) => c.name);
