@@ -327,6 +327,7 @@ export function sensor(root, id) {
   }
   async function refresh() {
     rangeLabel.textContent = `${fmtTime(state.from)} → ${fmtTime(state.to)}`;
+    rangeLabel.dataset.key = `${state.from}-${state.to}`;
     await Promise.all(charts.map((c) => c.load()));
   }
 
@@ -352,6 +353,7 @@ export function sensor(root, id) {
               c.show(s.points, from, to);
               el.dataset.points = String(s.points.length);
               el.dataset.resolution = s.resolution;
+              el.dataset.range = `${from}-${to}`; // which range the shown points are for
               head.replaceChildren(h('span', { class: 'badge' }, `resolution ${s.resolution}`), ` ${fmtN(s.points.length)} points `, sourceTag(s.source));
             } catch (e) {
               head.replaceChildren(errorBox(e));
