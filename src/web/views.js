@@ -462,7 +462,11 @@ export function quarantine(root, params) {
       try {
         const r = await optional('/v1/quarantine/replay', { method: 'POST', body: replayBody(rec) });
         if (r === MISSING) outcome.replaceChildren(h('p', { class: 'muted', 'data-outcome': 'not-available' }, 'Replay is not available on this server (POST /v1/quarantine/replay does not exist yet).'));
-        else outcome.replaceChildren(h('h3', { 'data-outcome': 'done' }, 'Outcome'), anyTable(r), h('details', {}, h('summary', {}, 'raw answer'), h('pre', {}, JSON.stringify(r, null, 2))));
+        else
+          outcome.replaceChildren(
+            h('h3', { 'data-outcome': 'done' }, 'Outcome'),
+            typeof r?.accepted === 'number' ? h('p', { class: 'summary' }, `replayed ${fmtN(r.replayed ?? 1)}: ${fmtN(r.accepted)} accepted, ${fmtN(r.quarantined ?? 0)} quarantined again`) : null,
+            anyTable(r), h('details', {}, h('summary', {}, 'raw answer'), h('pre', {}, JSON.stringify(r, null, 2))));
       } catch (e) {
         outcome.replaceChildren(errorBox(e));
       }
