@@ -50,7 +50,7 @@ test('every route in /openapi.json answers 401/403/2xx exactly per the roles tab
       case 'POST /v1/quarantine/replay':
         return { url: path, payload: JSON.stringify({ filter: { reason: 'nothing_like_this' } }), headers: json };
       case 'POST /v1/jobs/:name/run':
-        return { url: `/v1/jobs/${jobName}/run`, payload: JSON.stringify({ dryRun: true, from: '-1h' }), headers: json };
+        return { url: `/v1/jobs/${jobName}/run`, payload: JSON.stringify({ dryRun: true, from: '-6h', to: '-2h' }), headers: json };
       default:
         return { url: path };
     }
