@@ -46,6 +46,59 @@ export function noiseSigma(values: readonly number[]): number {
   return (MAD_SCALE * median(d)) / Math.SQRT2;
 }
 
+/**
+ * The noise level around each reading of a series, without that reading: noiseSigma() of the
+ * series' non-zero first differences minus the two that touch reading i. A spike on a flat stretch
+ * (light at 0 all night) makes the only non-zero differences of that stretch; leaving them out
+ * keeps it from hiding behind its own noise estimate. Fewer than `minChanges` remaining changes
+ * means the series is essentially constant: the floor is then 0 (any departure is news).
+ */
+export class NoiseFloor {
+  private readonly sorted: number[];
+  private readonly diffs: number[];
+  constructor(
+    values: readonly number[],
+    private readonly minChanges: number,
+  ) {
+    this.diffs = [];
+    for (let i = 1; i < values.length; i++) this.diffs.push(Math.abs(values[i] - values[i - 1]));
+    this.sorted = this.diffs.filter((d) => d > 0 && Number.isFinite(d)).sort((a, b) => a - b);
+  }
+
+  /** 1.4826 x median(non-zero |differences| not touching reading i) / sqrt(2); 0 below minChanges. */
+  at(i: number): number {
+    const excl: number[] = [];
+    for (const j of [i - 1, i]) {
+      const d = this.diffs[j];
+      if (d !== undefined && d > 0 && Number.isFinite(d)) excl.push(d);
+    }
+    const n = this.sorted.length - excl.length;
+    if (n < Math.max(1, this.minChanges)) return 0;
+    // Ranks (0-based) of the median in the reduced multiset, mapped back to the sorted array by
+    // skipping one occurrence of each excluded value.
+    const skip = excl.map((d) => lowerBoundOf(this.sorted, d)).sort((a, b) => a - b);
+    for (let k = 1; k < skip.length; k++) if (skip[k] <= skip[k - 1]) skip[k] = skip[k - 1] + 1;
+    const nth = (r: number): number => {
+      let idx = r;
+      for (const s of skip) if (s <= idx) idx++;
+      return this.sorted[idx];
+    };
+    const med = n % 2 === 1 ? nth((n - 1) / 2) : (nth(n / 2 - 1) + nth(n / 2)) / 2;
+    return (MAD_SCALE * med) / Math.SQRT2;
+  }
+}
+
+function lowerBoundOf(sorted: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export type Severity = 'info' | 'warning' | 'critical';
 
 export interface HampelOptions {
@@ -55,8 +108,8 @@ export interface HampelOptions {
   k: number;
   /** Robust sigmas for critical. */
   criticalK: number;
-  /** Lower bound of the scale (e.g. noiseSigma of the series); 0 for none. */
-  floor: number;
+  /** Lower bound of the scale: a number, or one per reading (e.g. NoiseFloor.at); 0 for none. */
+  floor: number | ((index: number) => number);
   /** Only indices in [from, to) are tested (the rest is context). Default: all. */
   from?: number;
   to?: number;
@@ -99,11 +152,9 @@ export function hampel(values: readonly number[], o: HampelOptions): HampelFindi
     const m = win[h];
     for (let j = 0; j < size; j++) dev[j] = Math.abs(win[j] - m);
     dev.sort((a, b) => a - b);
-    const scale = Math.max(MAD_SCALE * dev[h], o.floor);
     const d = Math.abs(values[i] - m);
-    if (scale <= 0) {
-      if (d === 0) continue;
-    }
+    if (d === 0) continue;
+    const scale = Math.max(MAD_SCALE * dev[h], typeof o.floor === 'number' ? o.floor : o.floor(i));
     const z = scale > 0 ? d / scale : Infinity;
     if (z > o.k) out.push({ index: i, value: values[i], median: m, scale, z, severity: z > o.criticalK ? 'critical' : 'warning' });
   }
@@ -219,12 +270,32 @@ export function stuckFindings(
   return out;
 }
 
+/** (P90 - P10) / IDR_SCALE = sigma for normal data (2 x 1.2816). */
+export const IDR_SCALE = 2.5631031310892007;
+
 /**
- * Robust z of a shift between a recent median and a baseline: (recent - baseline) / scale with
- * scale = max(1.4826 * baselineMad, floor). NaN when the scale is 0 (a constant baseline).
+ * Robust spread of a baseline: the larger of 1.4826 x MAD and (P90 - P10) / 2.563. Both estimate
+ * sigma for normal data; the inter-decile range keeps a skewed or zero-inflated distribution (CO2 in
+ * an often empty room, light at night) from being judged by the width of its dense mode alone.
  */
-export function shiftZ(recentMedian: number, baselineMedian: number, baselineMad: number, floor = 0): number {
-  const scale = Math.max(MAD_SCALE * baselineMad, floor);
+export function baselineSigma(madValue: number, p10: number, p90: number): number {
+  const a = MAD_SCALE * madValue;
+  const b = (p90 - p10) / IDR_SCALE;
+  return Math.max(Number.isFinite(a) ? a : 0, Number.isFinite(b) ? b : 0);
+}
+
+/** Quantile with linear interpolation (as SQL percentile_cont); NaN for no data. */
+export function quantile(xs: readonly number[], q: number): number {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+/** Robust z of a shift between a recent median and a baseline median; NaN when the scale is 0. */
+export function shiftZ(recentMedian: number, baselineMedian: number, scale: number): number {
   if (!(scale > 0)) return NaN;
   return (recentMedian - baselineMedian) / scale;
 }
@@ -245,7 +316,7 @@ export interface GroupDeviation {
 
 export interface GroupResult {
   members: GroupDeviation[];
-  /** Pooled scale: max(1.4826 * median |residual| over all members and buckets, floor). */
+  /** Pooled scale: max(1.4826 * median |residual| over all members and buckets, the members' median residual noise level, floor). */
   scale: number;
   /** Median over the buckets of the group median. */
   groupMedian: number;
@@ -258,7 +329,8 @@ export interface GroupResult {
  * group median is taken and each member's residual (value - median) recorded; a member's deviation
  * is the median of its residuals (so a departure must last more than half of the window), and
  * the scale is the pooled robust spread of all residuals (noise plus the members' usual calibration
- * differences), floored by `floor`.
+ * differences), floored by the median over members of noiseSigma(their residual series) and by
+ * `floor`.
  */
 export function groupDeviations(matrix: readonly (readonly (number | undefined)[])[], members: number, minMembers: number, floor = 0): GroupResult {
   const residuals: number[][] = Array.from({ length: members }, () => []);
@@ -280,7 +352,10 @@ export function groupDeviations(matrix: readonly (readonly (number | undefined)[
       all.push(Math.abs(v - m));
     }
   }
-  const scale = Math.max(all.length > 0 ? MAD_SCALE * median(all) : 0, floor);
+  // Floor: the members' own noise level, from their residual series (the common signal is already
+  // out), so identical quantized readings (MAD 0) do not make every small difference infinite.
+  const residualNoise = median(residuals.filter((r) => r.length > 2).map((r) => noiseSigma(r)));
+  const scale = Math.max(all.length > 0 ? MAD_SCALE * median(all) : 0, Number.isFinite(residualNoise) ? residualNoise : 0, floor);
   return {
     members: residuals.map((r, member) => ({ member, deviation: r.length > 0 ? median(r) : NaN, buckets: r.length })),
     scale,

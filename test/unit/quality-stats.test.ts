@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  IDR_SCALE,
+  NoiseFloor,
   MAD_SCALE,
+  baselineSigma,
+  quantile,
   groupDeviations,
   hampel,
   longestNaturalRun,
@@ -89,6 +93,36 @@ describe('Hampel filter', () => {
     assert.deepEqual(hampel([1, 2, 100], opts), []);
   });
 
+  test('NoiseFloor: the noise level without the tested reading equals a brute-force recomputation', () => {
+    const rnd = mulberry32(21);
+    const x = Array.from({ length: 300 }, (_, i) => Math.round((Math.sin(i / 20) * 3 + gauss(rnd) * 0.2) * 10) / 10);
+    x[100] = 50;
+    const nf = new NoiseFloor(x, 7);
+    for (const i of [0, 1, 50, 99, 100, 101, 299]) {
+      const d: number[] = [];
+      for (let j = 1; j < x.length; j++) if (j !== i && j !== i + 1) d.push(Math.abs(x[j] - x[j - 1]));
+      const nz = d.filter((v) => v > 0);
+      const brute = (MAD_SCALE * median(nz)) / Math.SQRT2;
+      assert.ok(Math.abs(nf.at(i) - brute) < 1e-12, `i=${i}: ${nf.at(i)} vs ${brute}`);
+    }
+  });
+
+  test('a spike on a constant stretch is found although its own differences are the only changes', () => {
+    const night = Array(40).fill(0);
+    night[20] = 700;
+    assert.deepEqual(hampel(night, { ...opts, floor: noiseSigma(night) }), [], 'with the plain noise level the spike hides behind itself');
+    const nf = new NoiseFloor(night, 7);
+    assert.equal(nf.at(20), 0);
+    const f = hampel(night, { ...opts, floor: (i) => nf.at(i) });
+    assert.deepEqual(f.map((e) => [e.index, e.severity, e.z]), [[20, 'critical', Infinity]]);
+    // Sample-and-hold steps with enough changes keep their floor: a one-step blip is not a spike.
+    const held = Array.from({ length: 120 }, (_, i) => 20 + 0.05 * Math.floor(i / 6));
+    held[60] += 0.05;
+    const hf = new NoiseFloor(held, 7);
+    assert.ok(hf.at(60) > 0.04);
+    assert.deepEqual(hampel(held, { ...opts, floor: (i) => hf.at(i) }), []);
+  });
+
   test('false alarm rate on Gaussian noise stays near the two-sided 3-sigma tail (0.27 %) with the noise floor', () => {
     const rnd = mulberry32(11);
     const x = Array.from({ length: 50000 }, () => gauss(rnd));
@@ -157,11 +191,24 @@ describe('stuck detection', () => {
 });
 
 describe('drift and severities', () => {
-  test('shiftZ scales by 1.4826 x baseline MAD, NaN for a constant baseline, floor applies', () => {
-    assert.equal(shiftZ(14, 10, 1), 4 / MAD_SCALE);
-    assert.equal(shiftZ(6, 10, 1), -4 / MAD_SCALE);
+  test('baselineSigma: the larger of 1.4826 x MAD and the inter-decile range / 2.563; shiftZ divides by it', () => {
+    const rnd = mulberry32(9);
+    const normal = Array.from({ length: 20000 }, () => gauss(rnd) * 2);
+    const byMad = MAD_SCALE * mad(normal);
+    const byIdr = (quantile(normal, 0.9) - quantile(normal, 0.1)) / IDR_SCALE;
+    assert.ok(Math.abs(byMad - 2) < 0.06 && Math.abs(byIdr - 2) < 0.06, `${byMad} ${byIdr}`);
+    // Zero-inflated, like CO2 in an often empty room: the mode is narrow, the tail is not.
+    const co2 = [...Array(70).fill(0).map((_, i) => 450 + (i % 5)), ...Array(30).fill(0).map((_, i) => 600 + 10 * i)];
+    const s = baselineSigma(mad(co2), quantile(co2, 0.1), quantile(co2, 0.9));
+    assert.ok(MAD_SCALE * mad(co2) < 10, 'MAD sees only the mode');
+    assert.ok(s > 100, `sigma ${s}`);
+    assert.equal(baselineSigma(0, 5, 5), 0);
+    assert.equal(shiftZ(14, 10, 2), 2);
+    assert.equal(shiftZ(6, 10, 2), -2);
     assert.ok(Number.isNaN(shiftZ(11, 10, 0)));
-    assert.equal(shiftZ(11, 10, 0, 0.5), 2);
+    assert.equal(quantile([1, 2, 3, 4], 0.5), 2.5);
+    assert.equal(quantile([1, 2, 3, 4, 5], 0.9), 4.6);
+    assert.ok(Number.isNaN(quantile([], 0.5)));
   });
 
   test('severityOf', () => {

@@ -2,18 +2,18 @@
  * drift: the pair's recent median against its own history.
  *
  * recent = [end - recentMs, end), baseline = [end - recentMs - baselineMs, end - recentMs).
- * z = (median(recent) - median(baseline)) / (1.4826 x MAD(baseline)); warning above k, critical
- * above criticalK. Comparing a whole day (by default) with the week before it keeps the daily
+ * z = (median(recent) - median(baseline)) / sigma(baseline), sigma = max(1.4826 x MAD,
+ * (P90 - P10) / 2.563) (baselineSigma in ../stats.ts); warning above k, critical above criticalK. Comparing a whole day (by default) with the week before it keeps the daily
  * cycle out of the comparison; scaling by the baseline's own spread means a drift is reported once
  * it is large against the metric's normal variation (smaller drifts need a reference: the group
  * check). Medians and MADs are computed in SQL (percentile_cont ... WITHIN GROUP, shared by DuckDB
  * and PostgreSQL). Not checked: a baseline shorter than minBaselineMs, a constant baseline
- * (MAD 0: no scale), or a recent period with fewer than half the expected readings (min 3).
+ * (sigma 0: no scale), or a recent period with fewer than half the expected readings (min 3).
  */
 import type { Job, TimeWindow } from '../../core/jobs.js';
 import type { SqlTx } from '../../core/sinks.js';
 import type { QualityConfig } from '../config.js';
-import { MAD_SCALE, severityOf, shiftZ } from '../stats.js';
+import { baselineSigma, severityOf, shiftZ } from '../stats.js';
 import { fmt, iso, loadPairs, msOf, pairKey, sqlTs, tsParam, type QualityRow } from '../store.js';
 import { qualityJob } from './common.js';
 
@@ -26,7 +26,9 @@ export async function driftRows(tx: SqlTx, window: TimeWindow, cfg: QualityConfi
         SELECT sensor_id, metric, ts, value FROM readings WHERE ts >= ${tsParam(1)} AND ts < ${tsParam(2)}
       ),
       bm AS (
-        SELECT sensor_id, metric, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS med, count(*) AS n, min(ts) AS first_ts
+        SELECT sensor_id, metric, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS med,
+          percentile_cont(0.1) WITHIN GROUP (ORDER BY value) AS p10, percentile_cont(0.9) WITHIN GROUP (ORDER BY value) AS p90,
+          count(*) AS n, min(ts) AS first_ts
         FROM b GROUP BY sensor_id, metric
       ),
       bmad AS (
@@ -39,7 +41,7 @@ export async function driftRows(tx: SqlTx, window: TimeWindow, cfg: QualityConfi
         FROM readings WHERE ts >= ${tsParam(2)} AND ts < ${tsParam(3)} GROUP BY sensor_id, metric
       )
     SELECT r.sensor_id, r.metric, r.med AS recent_med, r.n AS recent_n, bm.med AS base_med, bm.n AS base_n,
-      bm.first_ts AS base_first, bmad.mad AS base_mad
+      bm.first_ts AS base_first, bmad.mad AS base_mad, bm.p10 AS base_p10, bm.p90 AS base_p90
     FROM r
     JOIN bm ON bm.sensor_id = r.sensor_id AND bm.metric = r.metric
     JOIN bmad ON bmad.sensor_id = r.sensor_id AND bmad.metric = r.metric
@@ -57,8 +59,8 @@ export async function driftRows(tx: SqlTx, window: TimeWindow, cfg: QualityConfi
     if (Number(r.recent_n) < minRecent) continue;
     const recent = Number(r.recent_med);
     const base = Number(r.base_med);
-    const madB = Number(r.base_mad);
-    const z = shiftZ(recent, base, madB);
+    const sigma = baselineSigma(Number(r.base_mad), Number(r.base_p10), Number(r.base_p90));
+    const z = shiftZ(recent, base, sigma);
     if (!Number.isFinite(z)) continue;
     const severity = severityOf(Math.abs(z), o.k, o.criticalK);
     if (!severity) continue;
@@ -71,7 +73,8 @@ export async function driftRows(tx: SqlTx, window: TimeWindow, cfg: QualityConfi
       expected: base,
       detail:
         `median ${fmt(recent)} over ${iso(recentFrom)} .. ${iso(window.end)} vs ${fmt(base)} over the ${fmt(o.baselineMs / 3_600_000)} h before: ` +
-        `shift ${fmt(recent - base)} = ${fmt(z)} robust sigmas (sigma 1.4826 x MAD = ${fmt(MAD_SCALE * madB)}; warning > ${fmt(o.k)}, critical > ${fmt(o.criticalK)})`,
+        `shift ${fmt(recent - base)} = ${fmt(z)} robust sigmas (sigma ${fmt(sigma)} = max(1.4826 x MAD, (P90 - P10) / 2.563) of the baseline; ` +
+        `warning > ${fmt(o.k)}, critical > ${fmt(o.criticalK)})`,
     });
   }
   return out;

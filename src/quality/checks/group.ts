@@ -11,14 +11,15 @@
  * departure must hold for most of the window; a single spike does not count), and it is flagged
  * when |deviation| > max(k x pooled sigma, absTolerance[metric]), where the pooled sigma is
  * 1.4826 x the median |residual| over all members and buckets (noise plus the members' usual
- * calibration spread, robust to a minority of bad members), floored by the members' median noise
- * level (noiseSigma). Critical above criticalK/k times the tolerance. A member needs residuals in
+ * calibration spread, robust to a minority of bad members; the common signal is already removed by
+ * the per-bucket median), floored by the members' median noise level of their residual series
+ * (noiseSigma). Critical above criticalK/k times the tolerance. A member needs residuals in
  * at least half of the group's buckets (min 3) to be judged.
  */
 import type { Job, TimeWindow } from '../../core/jobs.js';
 import type { SqlTx } from '../../core/sinks.js';
 import type { QualityConfig } from '../config.js';
-import { groupDeviations, median, noiseSigma } from '../stats.js';
+import { groupDeviations, median } from '../stats.js';
 import { fetchSeries, fmt, loadPairs, pairKey, type PairSpec, type QualityRow, type Series } from '../store.js';
 import { qualityJob } from './common.js';
 
@@ -82,8 +83,7 @@ export async function groupRows(tx: SqlTx, window: TimeWindow, cfg: QualityConfi
         for (let i = 0; i < s.ts.length; i++) cells[Math.min(nb - 1, Math.floor((s.ts[i] - window.start) / size))][j].push(s.values[i]);
       });
       const matrix = cells.map((row) => row.map((vals) => (vals.length > 0 ? median(vals) : undefined)));
-      const floor = median(members.map((s) => noiseSigma(s.values)));
-      const res = groupDeviations(matrix, members.length, o.minMembers, Number.isFinite(floor) ? floor : 0);
+      const res = groupDeviations(matrix, members.length, o.minMembers);
       if (res.buckets === 0) continue;
       const tol = Math.max(o.k * res.scale, o.absTolerance[metric] ?? 0);
       if (!(tol > 0)) continue;

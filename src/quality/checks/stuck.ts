@@ -17,78 +17,78 @@ import { stuckFindings, type StuckHistory } from '../stats.js';
 import { fetchSeries, fmt, iso, msOf, pairKey, sqlTs, tsParam, type QualityRow } from '../store.js';
 import { qualityJob } from './common.js';
 
-/** Runs of the history: run_id per reading, and the id of the pair's last run. */
-const HISTORY_RUNS = `
-  h AS (
+/**
+ * One query over the history: runs (gaps-and-islands with lag and a running sum), then per pair
+ * the last run (kind 'last': length, start, last value), the history's first reading and size
+ * without the last run ('first'), the longest run at a non-resting value ('longest') and the
+ * resting values ('resting'). $1/$2 history bounds, $3 tolerance, $4 resting share.
+ */
+const HISTORY_SQL = `
+  WITH h AS (
     SELECT sensor_id, metric, ts, value,
       CASE WHEN abs(value - lag(value) OVER (PARTITION BY sensor_id, metric ORDER BY ts)) <= CAST($3 AS DOUBLE PRECISION) THEN 0 ELSE 1 END AS chg
     FROM readings WHERE ts >= ${tsParam(1)} AND ts < ${tsParam(2)}
   ),
   g AS (
     SELECT sensor_id, metric, ts, value,
-      sum(chg) OVER (PARTITION BY sensor_id, metric ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run_id
+      sum(chg) OVER (PARTITION BY sensor_id, metric ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run_id,
+      last_value(value) OVER (PARTITION BY sensor_id, metric ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS last_value
     FROM h
   ),
-  gl AS (
-    SELECT sensor_id, metric, ts, value, run_id, max(run_id) OVER (PARTITION BY sensor_id, metric) AS last_run FROM g
+  runs AS (
+    SELECT sensor_id, metric, run_id, min(value) AS value, count(*) AS n, min(ts) AS first_ts, min(last_value) AS last_value
+    FROM g GROUP BY sensor_id, metric, run_id
+  ),
+  rl AS (
+    SELECT sensor_id, metric, run_id, value, n, first_ts, last_value, max(run_id) OVER (PARTITION BY sensor_id, metric) AS last_run FROM runs
   ),
   tot AS (
-    SELECT sensor_id, metric, count(*) AS n, min(ts) AS first_ts FROM gl WHERE run_id < last_run GROUP BY sensor_id, metric
+    SELECT sensor_id, metric, sum(n) AS n, min(first_ts) AS first_ts FROM rl WHERE run_id < last_run GROUP BY sensor_id, metric
   ),
   rest AS (
     SELECT v.sensor_id, v.metric, v.value
-    FROM (SELECT sensor_id, metric, value, count(*) AS n FROM gl WHERE run_id < last_run GROUP BY sensor_id, metric, value) v
+    FROM (SELECT sensor_id, metric, value, sum(n) AS n FROM rl WHERE run_id < last_run GROUP BY sensor_id, metric, value) v
     JOIN tot t ON t.sensor_id = v.sensor_id AND t.metric = v.metric
     WHERE v.n >= CAST($4 AS DOUBLE PRECISION) * t.n
-  )`;
+  )
+  SELECT 'last' AS kind, sensor_id, metric, CAST(n AS DOUBLE PRECISION) AS n, first_ts AS ts, last_value AS value FROM rl WHERE run_id = last_run
+  UNION ALL
+  SELECT 'first', sensor_id, metric, CAST(n AS DOUBLE PRECISION), first_ts, CAST(NULL AS DOUBLE PRECISION) FROM tot
+  UNION ALL
+  SELECT 'longest', r.sensor_id, r.metric, CAST(max(r.n) AS DOUBLE PRECISION), CAST(NULL AS TIMESTAMP), CAST(NULL AS DOUBLE PRECISION)
+  FROM rl r LEFT JOIN rest x ON x.sensor_id = r.sensor_id AND x.metric = r.metric AND x.value = r.value
+  WHERE r.run_id < r.last_run AND x.value IS NULL
+  GROUP BY r.sensor_id, r.metric
+  UNION ALL
+  SELECT 'resting', sensor_id, metric, CAST(NULL AS DOUBLE PRECISION), CAST(NULL AS TIMESTAMP), value FROM rest`;
 
 interface PairHistory extends StuckHistory {
   firstTs: number;
 }
 
 async function loadHistories(tx: SqlTx, from: number, to: number, restingShare: number, tolerance: number): Promise<Map<string, PairHistory>> {
-  const params = [sqlTs(from), sqlTs(to), tolerance, restingShare];
-  const summary = await tx.all<Record<string, unknown>>(
-    `WITH ${HISTORY_RUNS},
-      runs AS (
-        SELECT sensor_id, metric, run_id, last_run, min(value) AS value, count(*) AS n, min(ts) AS first_ts FROM gl
-        GROUP BY sensor_id, metric, run_id, last_run
-      ),
-      natural_runs AS (
-        SELECT r.sensor_id, r.metric, max(r.n) AS longest FROM runs r
-        WHERE r.run_id < r.last_run
-          AND NOT EXISTS (SELECT 1 FROM rest x WHERE x.sensor_id = r.sensor_id AND x.metric = r.metric AND x.value = r.value)
-        GROUP BY r.sensor_id, r.metric
-      ),
-      last_runs AS (
-        SELECT sensor_id, metric, n, first_ts FROM runs WHERE run_id = last_run
-      ),
-      last_values AS (
-        SELECT sensor_id, metric, value FROM (
-          SELECT sensor_id, metric, value, row_number() OVER (PARTITION BY sensor_id, metric ORDER BY ts DESC) AS rn FROM g
-        ) x WHERE rn = 1
-      )
-    SELECT l.sensor_id, l.metric, l.n AS last_n, l.first_ts AS last_first_ts, v.value AS last_value,
-      t.first_ts AS first_ts, nr.longest AS longest
-    FROM last_runs l
-    JOIN last_values v ON v.sensor_id = l.sensor_id AND v.metric = l.metric
-    LEFT JOIN tot t ON t.sensor_id = l.sensor_id AND t.metric = l.metric
-    LEFT JOIN natural_runs nr ON nr.sensor_id = l.sensor_id AND nr.metric = l.metric`,
-    params,
-  );
-  const resting = await tx.all<{ sensor_id: string; metric: string; value: number }>(`WITH ${HISTORY_RUNS} SELECT sensor_id, metric, value FROM rest`, params);
+  const rows = await tx.all<{ kind: string; sensor_id: string; metric: string; n: number | null; ts: string | null; value: number | null }>(HISTORY_SQL, [
+    sqlTs(from),
+    sqlTs(to),
+    tolerance,
+    restingShare,
+  ]);
   const out = new Map<string, PairHistory>();
-  for (const r of summary) {
-    const lastFirst = msOf(r.last_first_ts);
-    out.set(pairKey(String(r.sensor_id), String(r.metric)), {
-      // The history starts at its first reading (the last run's when it is the only run).
-      firstTs: r.first_ts === null || r.first_ts === undefined ? lastFirst : Math.min(msOf(r.first_ts), lastFirst),
-      longestNatural: typeof r.longest === 'number' ? r.longest : 0,
-      resting: [],
-      lastRun: { value: Number(r.last_value), length: Number(r.last_n) },
-    });
+  const get = (r: { sensor_id: string; metric: string }): PairHistory => {
+    const k = pairKey(r.sensor_id, r.metric);
+    let h = out.get(k);
+    if (!h) out.set(k, (h = { firstTs: Infinity, longestNatural: 0, resting: [], lastRun: null }));
+    return h;
+  };
+  for (const r of rows) {
+    const h = get(r);
+    if (r.kind === 'last') {
+      h.lastRun = { value: Number(r.value), length: Number(r.n) };
+      h.firstTs = Math.min(h.firstTs, msOf(r.ts));
+    } else if (r.kind === 'first') h.firstTs = Math.min(h.firstTs, msOf(r.ts));
+    else if (r.kind === 'longest') h.longestNatural = Number(r.n);
+    else h.resting.push(Number(r.value));
   }
-  for (const r of resting) out.get(pairKey(r.sensor_id, r.metric))?.resting.push(Number(r.value));
   return out;
 }
 
@@ -99,7 +99,7 @@ export async function stuckRows(tx: SqlTx, window: TimeWindow, cfg: QualityConfi
   const out: QualityRow[] = [];
   for (const s of series.values()) {
     const h = histories.get(pairKey(s.sensorId, s.metric));
-    if (!h || window.start - h.firstTs < o.minHistoryMs) continue;
+    if (!h || !(window.start - h.firstTs >= o.minHistoryMs)) continue;
     for (const f of stuckFindings(s.values, h, o)) {
       const lastIdx = f.start + f.inWindow - 1;
       const since = f.carried > 0 ? `since before the window (${f.carried} readings before it)` : `from ${iso(s.ts[f.start])}`;
