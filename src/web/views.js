@@ -47,17 +47,24 @@ function table(rows, cols, { onRow, rowAttrs } = {}) {
         h(
           'tr',
           { ...(rowAttrs?.(r) ?? {}), class: onRow ? 'clickable' : undefined, onclick: onRow ? () => onRow(r) : undefined },
-          cols.map(([k, , fmt]) => h('td', { 'data-col': k }, fmt ? fmt(r[k], r) : r[k] === null || r[k] === undefined ? '–' : typeof r[k] === 'object' ? JSON.stringify(r[k]) : String(r[k]))),
+          cols.map(([k, , fmt]) => h('td', { 'data-col': k }, fmt ? fmt(r[k], r) : cell(r[k]))),
         ),
       ),
     ),
   );
 }
+/** A table cell for any value: nested objects as compact JSON, cut short (the full text on hover). */
+function cell(v) {
+  if (v === null || v === undefined) return '–';
+  if (typeof v !== 'object') return String(v);
+  const text = JSON.stringify(v);
+  return text.length <= 80 ? text : h('span', { class: 'ellipsis', title: text }, text);
+}
 /** Any JSON answer as tables: the first array found (or the object's fields). */
 function anyTable(data) {
   const arr = Array.isArray(data) ? data : Object.values(data ?? {}).find(Array.isArray);
   if (Array.isArray(arr)) {
-    const keys = [...new Set(arr.flatMap((r) => (r && typeof r === 'object' ? Object.keys(r) : ['value'])))].slice(0, 10);
+    const keys = [...new Set(arr.flatMap((r) => (r && typeof r === 'object' ? Object.keys(r) : ['value'])))].slice(0, 14);
     const rows = arr.map((r) => (r && typeof r === 'object' ? r : { value: r }));
     return table(rows, keys.map((k) => [k, k]));
   }
