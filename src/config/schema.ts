@@ -143,6 +143,8 @@ export const configSchema = z
         resample: z.object(jobSettings({ enabled: true, schedule: '*/5 * * * *', graceS: 300, maxCatchupWindows: 168 })).strict().prefault({}),
         rollup_1h: z.object(jobSettings({ enabled: true, schedule: '*/5 * * * *', graceS: 0, maxCatchupWindows: 168 })).strict().prefault({}),
         rollup_1d: z.object(jobSettings({ enabled: true, schedule: '*/5 * * * *', graceS: 0, maxCatchupWindows: 31 })).strict().prefault({}),
+        /** When the data-quality checks (the `quality` section) run; each check covers closed windows. */
+        quality: z.object(jobSettings({ enabled: true, schedule: '*/15 * * * *', graceS: 300, maxCatchupWindows: 48 })).strict().prefault({}),
         retention: z
           .object({
             ...jobSettings({ enabled: false, schedule: '30 3 * * *', graceS: 0, maxCatchupWindows: 1 }),

@@ -10,6 +10,7 @@ import { resampleJob } from './resample.js';
 import { RetentionJob } from './retention.js';
 import { rollup1dJob, rollup1hJob } from './rollup.js';
 import type { JobEntry, JobSettings } from './types.js';
+import { qualityJobs } from '../quality/index.js';
 
 type JobsConfig = Config['jobs'];
 
@@ -29,4 +30,10 @@ export function buildJobs(jobs: JobsConfig, extra: JobEntry[] = []): JobEntry[] 
     ...extra,
     { job: new RetentionJob({ keepDays: jobs.retention.keepDays, protectLevels }), settings: settings(jobs.retention) },
   ];
+}
+
+/** Every job of a configuration: the aggregates, the data-quality checks, retention. */
+export function allJobs(config: Config): JobEntry[] {
+  const quality = config.jobs.quality.enabled ? qualityJobs(config).map((job) => ({ job, settings: settings(config.jobs.quality) })) : [];
+  return buildJobs(config.jobs, quality);
 }

@@ -12,7 +12,7 @@ import { Counters } from '../pipeline/counters.js';
 import { Writer } from '../pipeline/writer.js';
 import { EmbeddedMqttSource } from '../sources/mqtt-embedded.js';
 import { buildHttpApp } from '../api/http-app.js';
-import { buildJobs } from '../jobs/catalog.js';
+import { allJobs } from '../jobs/catalog.js';
 import { Scheduler } from '../jobs/scheduler.js';
 import { PortInUseError } from '../sources/listen.js';
 import { dataPaths } from './paths.js';
@@ -73,7 +73,7 @@ export class Sensorpipe {
     // Whatever the last run left in the spool is written before new traffic arrives.
     await writer.drain();
     writer.start();
-    const scheduler = new Scheduler(buildJobs(config.jobs), { warehouse, lake, clock, logger });
+    const scheduler = new Scheduler(allJobs(config), { warehouse, lake, clock, logger });
     await scheduler.start();
 
     const syncDevices = () =>

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { silentLogger } from '../../core/types.js';
-import { buildJobs } from '../../jobs/catalog.js';
+import { allJobs } from '../../jobs/catalog.js';
 import type { JobRun } from '../../jobs/job-runs.js';
 import { JobRangeError, Scheduler, UnknownJobError, type JobInfo, type ProgressEvent, type RangeSummary } from '../../jobs/scheduler.js';
 import { parseTime } from '../../jobs/windows.js';
@@ -46,7 +46,7 @@ async function withLocalScheduler<T>(config: Config, mode: 'read' | 'write', fn:
     throw err;
   }
   try {
-    return await fn(new Scheduler(buildJobs(config.jobs), { warehouse: wh, logger: silentLogger }));
+    return await fn(new Scheduler(allJobs(config), { warehouse: wh, logger: silentLogger }));
   } catch (err) {
     if (err instanceof UnknownJobError || err instanceof JobRangeError) throw new CliError(err.message, EXIT.usage);
     throw err;
