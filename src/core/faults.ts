@@ -1,3 +1,5 @@
+import { writeSync } from 'node:fs';
+
 /**
  * Crash points for the fault-injection tests. With SENSORPIPE_CRASH_AT=<point>:<n> the process kills
  * itself with SIGKILL the n-th time it passes <point>, exactly as a power cut would, at a place a
@@ -22,7 +24,8 @@ export function crashPoint(name: string): void {
   if (spec === '' || !armed || name !== target) return;
   remaining -= 1;
   if (remaining <= 0) {
-    process.stderr.write(`SENSORPIPE_CRASH_AT: killing the process at ${name}\n`);
+    // writeSync: from a worker thread process.stderr is asynchronous and would die unwritten.
+    writeSync(2, `SENSORPIPE_CRASH_AT: killing the process at ${name}\n`);
     process.kill(process.pid, 'SIGKILL');
   }
 }
