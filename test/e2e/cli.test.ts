@@ -58,7 +58,8 @@ test('a busy MQTT port fails with the flag to change; demo mode falls back to a 
   assert.match(demo.output(), /DEMO MODE/);
   assert.match(demo.output(), new RegExp(`port ${busy} is busy`));
   demo.proc.kill('SIGTERM');
-  assert.equal((await demo.exited).code, 0);
+  const demoExit = await demo.exited;
+  assert.equal(demoExit.code, 0, `exit ${JSON.stringify(demoExit)}; output:\n${demo.output()}`);
 });
 
 test('devices, tokens, query and status against a running server and against the file', async (t) => {
@@ -105,7 +106,8 @@ test('devices, tokens, query and status against a running server and against the
   assert.match(bad.stderr, /401/);
 
   server.proc.kill('SIGTERM');
-  assert.equal((await server.exited).code, 0);
+  const serverExit = await server.exited;
+  assert.equal(serverExit.code, 0, `exit ${JSON.stringify(serverExit)}; output:\n${server.output()}`);
   // No server: query opens the warehouse file read-only.
   const offline = cli(['query', '--json', '--data-dir', dataDir, 'select count(*)::int n from readings']);
   assert.deepEqual(JSON.parse(offline.stdout.trim()), { n: 1 });
