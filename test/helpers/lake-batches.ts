@@ -3,6 +3,7 @@
  * (random-walk temperature and humidity, one message per sensor per minute). Deterministic.
  */
 import type { QuarantineItem, Reading, SinkBatch, SpoolRecord } from '../../src/core/types.js';
+import { createRng } from '../../src/sim/prng.js';
 
 export const DAY_MS = 86_400_000;
 
@@ -47,16 +48,10 @@ export function batchOf(records: SpoolRecord[]): SinkBatch {
   return { fromOffset: records[0].offset, toOffset: records[records.length - 1].offset, records };
 }
 
-/** mulberry32: small, fast, deterministic. */
+/** A seeded uniform [0, 1) generator (the simulator's PRNG). */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = createRng(seed);
+  return () => rng.next();
 }
 
 export interface FleetOptions {

@@ -15,6 +15,7 @@ import { isQuarantineReason, type QuarantineReason } from '../../src/core/reason
 import { isValidId } from '../../src/core/ids.js';
 import type { Message, Validated } from '../../src/core/types.js';
 import type { ValidationConfig } from '../../src/config/schema.js';
+import { createRng } from '../../src/sim/prng.js';
 
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0);
 const TS_MS = NOW - 60_000;
@@ -319,15 +320,10 @@ test('a mixed batch: exact counts per line and field', () => {
 // ------------------------------------------------------------------------------------------
 // property: seeded random bytes and mutated lines never throw; every item is well formed
 
+/** A seeded uniform [0, 1) generator (the simulator's PRNG). */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = createRng(seed);
+  return () => rng.next();
 }
 
 const CHARS = ',= \\"\n\r\t#0123456789.eEiutfTF-+abcxyz_é';

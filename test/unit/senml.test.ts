@@ -8,6 +8,7 @@ import { isQuarantineReason, type QuarantineReason } from '../../src/core/reason
 import { isValidId } from '../../src/core/ids.js';
 import type { Message, Validated } from '../../src/core/types.js';
 import type { ValidationConfig } from '../../src/config/schema.js';
+import { createRng } from '../../src/sim/prng.js';
 
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0); // the fixed fake clock, and the time each message is received
 const NOW_S = NOW / 1000;
@@ -380,15 +381,10 @@ test('a throwing owns() callback does not make validateSenml throw', () => {
 // ------------------------------------------------------------------------------------------
 // property: seeded random bytes and mutated packs never throw; every item is well formed
 
+/** A seeded uniform [0, 1) generator (the simulator's PRNG). */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = createRng(seed);
+  return () => rng.next();
 }
 
 const ODD: unknown[] = [null, true, 0, -1, 1.5, 1e400, 2 ** 28, -(2 ** 28), NOW_S, 9007199254740993, '', 'x', 'gh-1/', 'urn:dev:ow:', 'urn:dev:ow:a:', 'a b', '%RH', [], {}, { v: 1 }, 'x'.repeat(300)];

@@ -8,6 +8,7 @@ import { isQuarantineReason, type QuarantineReason } from '../../src/core/reason
 import { isValidId } from '../../src/core/ids.js';
 import type { Message, Validated } from '../../src/core/types.js';
 import type { ValidationConfig } from '../../src/config/schema.js';
+import { createRng } from '../../src/sim/prng.js';
 
 const NOW = Date.UTC(2024, 4, 1, 12, 0, 0); // 2024-05-01T12:00:00Z, the fixed fake clock
 const ISO = '2024-05-01T11:59:00Z';
@@ -612,16 +613,10 @@ test('a throwing owns() callback still does not make validateMessage throw', () 
 // ------------------------------------------------------------------------------------------
 // property test: never throws, every item has a catalogue reason
 
+/** A seeded uniform [0, 1) generator (the simulator's PRNG). */
 function prng(seed: number): () => number {
-  // mulberry32
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = createRng(seed);
+  return () => rng.next();
 }
 
 const JSONISH = '{}[]":,0123456789.eE+-ntrufalsNI \\/\u00e9\u{1F600}Zz';
