@@ -475,11 +475,19 @@ async function evalGaps(p: Plan, scores: Score[]): Promise<void> {
     silent.positive(hits.length > 0, hits.some((h) => h.severity === 'critical'), Math.round((f.end - f.start) / intervalMs));
   }
   const injectedFor = (w: number) => faults.filter((f) => overlaps(w - limitMs, w + p.windowMs + limitMs, f.start, f.end));
+  // Windows already incomplete in the data as it is (scattered missing values, not only long gaps).
+  const originalCount = new Map<string, number>();
+  for (const s of p.ds.samples) {
+    const w = Math.floor(s.ts / p.windowMs) * p.windowMs;
+    for (const m of Object.keys(s.values)) originalCount.set(`${m}|${w}`, (originalCount.get(`${m}|${w}`) ?? 0) + 1);
+  }
   for (const w of run.scored) {
     const wEnd = w + p.windowMs;
     const expected = p.windowMs / intervalMs;
     for (const metric of metrics) {
-      const nat = natural.get(metric)!.some((g) => overlaps(w - limitMs, wEnd + limitMs, g.from, g.to));
+      const nat =
+        natural.get(metric)!.some((g) => overlaps(w - limitMs, wEnd + limitMs, g.from, g.to)) ||
+        (originalCount.get(`${metric}|${w}`) ?? 0) < c.warnBelow * expected;
       const inj = injectedFor(w);
       const srows = idx.get(`silent|${p.sensor.sensorId}|${metric}|${w}`) ?? [];
       const crows = idx.get(`completeness|${p.sensor.sensorId}|${metric}|${w}`) ?? [];
@@ -493,7 +501,7 @@ async function evalGaps(p: Plan, scores: Score[]): Promise<void> {
       }
     }
   }
-  scores.push(silent.score('silent', p.key, 'the sensor sends nothing for N intervals (bySize: N)', 'gap / (pair, window)', `silentIntervals ${c.silentIntervals}; silences already in the data are truth, not false positives`));
+  scores.push(silent.score('silent', p.key, 'the sensor sends nothing for N intervals (bySize: N)', 'gap / (pair, window)', `silentIntervals ${c.silentIntervals}; silences and incomplete windows already in the data are truth, not false positives, and are left out`));
   scores.push(complete.score('completeness', p.key, 'the same gaps, in windows where they remove more than 10 % of the expected readings', '(pair, window)', 'a count, not a statistical test: this row checks the counting (jitter, window edges)'));
 }
 

@@ -107,8 +107,13 @@ export const qualityConfigSchema = z
       .object({
         /** The recent period whose median is compared, ending at the window end (ms). */
         recentMs: z.number().int().positive().default(DAY),
-        /** The baseline period just before the recent one (ms). */
+        /** The baseline period, ending baselineGapMs before the recent one (ms). */
         baselineMs: z.number().int().positive().default(7 * DAY),
+        /**
+         * Time between the baseline's end and the recent period's start (ms): a drift that began
+         * shortly before the recent period is compared with a baseline it has not reached yet.
+         */
+        baselineGapMs: z.number().int().nonnegative().default(DAY),
         /** Less baseline than this (first baseline reading to baseline end): not checked (ms). */
         minBaselineMs: z.number().int().positive().default(3 * DAY),
         /** Robust z of (recent median - baseline median) / (1.4826 MAD of the baseline) for a warning. */

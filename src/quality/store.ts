@@ -57,9 +57,10 @@ export function sqlTs(ms: EpochMs): string {
   return new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
 }
 
-/** ISO text (as SqlTx returns timestamps) -> EpochMs. */
+/** A timestamp as SqlTx returns it (ISO text ending in Z; a Date from drivers that make one) -> EpochMs. */
 export function msOf(v: unknown): EpochMs {
   if (typeof v === 'number') return v;
+  if (v instanceof Date) return v.getTime();
   const t = Date.parse(String(v));
   if (Number.isNaN(t)) throw new Error(`quality: expected a timestamp, got ${String(v)}`);
   return t;

@@ -205,8 +205,8 @@ export interface DriftFault {
 /**
  * Per metric, drift episodes: the offset grows linearly from 0 at `start` to m x sigma over rampMs,
  * stays for holdMs, then the sensor is recalibrated. sigma = spreadOf(the week before the start),
- * the yardstick the drift check uses; m from `magnitudes`. Values pushed out of range are clipped
- * to the range (a drifting sensor saturates).
+ * the yardstick the drift check uses; m from `magnitudes`. The sign is chosen so that at most
+ * 10 % of the episode's readings leave the registered range (those are clipped to it).
  */
 export function injectDrift(
   samples: Sample[],
@@ -231,9 +231,21 @@ export function injectDrift(
         continue;
       }
       const magnitude = pick(o.rnd, o.magnitudes);
-      const sign = o.rnd() < 0.5 ? -1 : 1;
-      const offset = sign * magnitude * sigma;
       const spec = o.specs[metric];
+      // A drift that would push more than 10 % of the episode's readings out of the range would
+      // saturate rather than drift: try the other sign, else another start.
+      const inEpisode = idx.filter((i) => samples[i].ts >= start && samples[i].ts < start + dur);
+      const clipped = (off: number) =>
+        inEpisode.filter((i) => !inRange(samples[i].values[metric] + off * Math.min(1, (samples[i].ts - start) / o.rampMs), spec)).length > 0.1 * inEpisode.length;
+      let sign = o.rnd() < 0.5 ? -1 : 1;
+      if (clipped(sign * magnitude * sigma)) sign = -sign;
+      if (inEpisode.length === 0 || clipped(sign * magnitude * sigma)) {
+        earliest = start + DAY;
+        e--;
+        if (earliest > latest) break;
+        continue;
+      }
+      const offset = sign * magnitude * sigma;
       for (const i of idx) {
         const t = samples[i].ts;
         if (t < start || t >= start + dur) continue;
@@ -282,15 +294,25 @@ export function injectGaps(
   return { samples: kept, faults };
 }
 
-/** Silences in the data as it is: consecutive readings of a metric more than `limitMs` apart. */
+/**
+ * Silences in the data as it is: consecutive readings of a metric more than `limitMs` apart, and
+ * the stretches before the metric's first and after its last reading while the sensor sends
+ * other metrics (NMHC(GT) of the air quality data stops after a few weeks).
+ */
 export function naturalGaps(samples: readonly Sample[], sensorId: string, metric: string, limitMs: number): { from: number; to: number }[] {
+  const own = samples.filter((s) => s.sensorId === sensorId);
+  if (own.length === 0) return [];
   const out: { from: number; to: number }[] = [];
   let prev: number | null = null;
-  for (const s of samples) {
-    if (s.sensorId !== sensorId || s.values[metric] === undefined) continue;
+  for (const s of own) {
+    if (s.values[metric] === undefined) continue;
+    if (prev === null && s.ts - own[0].ts > limitMs) out.push({ from: own[0].ts, to: s.ts });
     if (prev !== null && s.ts - prev > limitMs) out.push({ from: prev, to: s.ts });
     prev = s.ts;
   }
+  const end = own[own.length - 1].ts;
+  if (prev === null) out.push({ from: own[0].ts, to: end });
+  else if (end - prev > limitMs) out.push({ from: prev, to: end + limitMs });
   return out;
 }
 

@@ -31,7 +31,7 @@ function every(stepMs: number, sensorId: string, from: number, to: number, value
 }
 
 describe('drift', () => {
-  test('the last day against the week before: +5 is a warning, +12 critical, no shift nothing; short baselines skipped', async () => {
+  test('the last day against a week ending a day before it: +5 is a warning, +12 critical, no shift nothing; short baselines skipped', async () => {
     const t = await tempWarehouse(T0 - 30 * DAY);
     try {
       await registerSensors(t.w, [def('s', ['m5', 'm12', 'm0'], null, 600), def('young', ['m12'], null, 600)]);
@@ -60,7 +60,7 @@ describe('drift', () => {
       );
       const m5 = rows[1];
       assert.ok(Math.abs(m5.observed! - 25) < 0.3 && Math.abs(m5.expected! - 20) < 0.3, `${m5.observed} ${m5.expected}`);
-      assert.match(m5.detail, /^median 2\d\.\d+ over 2024-04-30T13:00:00\.000Z .. 2024-05-01T13:00:00.000Z vs (19|20)\.\d+ over the 168 h before: shift [45]\.\d+ = 4\.\d+ robust sigmas/);
+      assert.match(m5.detail, /^median 2\d\.\d+ over 2024-04-30T13:00:00\.000Z \.\. 2024-05-01T13:00:00\.000Z vs (19|20)\.\d+ over 2024-04-22T13:00:00\.000Z \.\. 2024-04-29T13:00:00\.000Z: shift [45]\.\d+ = 4\.\d+ robust sigmas \(sigma 1\.\d+ = max\(1\.4826 x MAD, \(P90 - P10\) \/ 2\.563\) of the baseline/);
     } finally {
       await t.cleanup();
     }

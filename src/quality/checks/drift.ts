@@ -1,7 +1,10 @@
 /**
  * drift: the pair's recent median against its own history.
  *
- * recent = [end - recentMs, end), baseline = [end - recentMs - baselineMs, end - recentMs).
+ * recent = [end - recentMs, end), baseline = the baselineMs ending baselineGapMs before the recent
+ * period. The gap (default one day) keeps the onset of a drift out of the baseline it is judged
+ * against: without it, a drift that began a day before the recent period has already widened the
+ * baseline's spread and shifted its median.
  * z = (median(recent) - median(baseline)) / sigma(baseline), sigma = max(1.4826 x MAD,
  * (P90 - P10) / 2.563) (baselineSigma in ../stats.ts); warning above k, critical above criticalK. Comparing a whole day (by default) with the week before it keeps the daily
  * cycle out of the comparison; scaling by the baseline's own spread means a drift is reported once
@@ -9,6 +12,8 @@
  * check). Medians and MADs are computed in SQL (percentile_cont ... WITHIN GROUP, shared by DuckDB
  * and PostgreSQL). Not checked: a baseline shorter than minBaselineMs, a constant baseline
  * (sigma 0: no scale), or a recent period with fewer than half the expected readings (min 3).
+ * Less baseline than minBaselineMs means: the first baseline reading is less than that before the
+ * baseline's end.
  */
 import type { Job, TimeWindow } from '../../core/jobs.js';
 import type { SqlTx } from '../../core/sinks.js';
@@ -20,7 +25,8 @@ import { qualityJob } from './common.js';
 export async function driftRows(tx: SqlTx, window: TimeWindow, cfg: QualityConfig): Promise<QualityRow[]> {
   const o = cfg.drift;
   const recentFrom = window.end - o.recentMs;
-  const baseFrom = recentFrom - o.baselineMs;
+  const baseTo = recentFrom - o.baselineGapMs;
+  const baseFrom = baseTo - o.baselineMs;
   const rows = await tx.all<Record<string, unknown>>(
     `WITH b AS (
         SELECT sensor_id, metric, ts, value FROM readings WHERE ts >= ${tsParam(1)} AND ts < ${tsParam(2)}
@@ -38,7 +44,7 @@ export async function driftRows(tx: SqlTx, window: TimeWindow, cfg: QualityConfi
       ),
       r AS (
         SELECT sensor_id, metric, percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS med, count(*) AS n
-        FROM readings WHERE ts >= ${tsParam(2)} AND ts < ${tsParam(3)} GROUP BY sensor_id, metric
+        FROM readings WHERE ts >= ${tsParam(3)} AND ts < ${tsParam(4)} GROUP BY sensor_id, metric
       )
     SELECT r.sensor_id, r.metric, r.med AS recent_med, r.n AS recent_n, bm.med AS base_med, bm.n AS base_n,
       bm.first_ts AS base_first, bmad.mad AS base_mad, bm.p10 AS base_p10, bm.p90 AS base_p90
@@ -46,14 +52,14 @@ export async function driftRows(tx: SqlTx, window: TimeWindow, cfg: QualityConfi
     JOIN bm ON bm.sensor_id = r.sensor_id AND bm.metric = r.metric
     JOIN bmad ON bmad.sensor_id = r.sensor_id AND bmad.metric = r.metric
     ORDER BY r.sensor_id, r.metric`,
-    [sqlTs(baseFrom), sqlTs(recentFrom), sqlTs(window.end)],
+    [sqlTs(baseFrom), sqlTs(baseTo), sqlTs(recentFrom), sqlTs(window.end)],
   );
   const intervals = new Map((await loadPairs(tx)).map((p) => [pairKey(p.sensorId, p.metric), p.intervalS]));
   const out: QualityRow[] = [];
   for (const r of rows) {
     const sensorId = String(r.sensor_id);
     const metric = String(r.metric);
-    if (recentFrom - msOf(r.base_first) < o.minBaselineMs) continue;
+    if (baseTo - msOf(r.base_first) < o.minBaselineMs) continue;
     const interval = intervals.get(pairKey(sensorId, metric)) ?? null;
     const minRecent = Math.max(3, interval ? (0.5 * o.recentMs) / (interval * 1000) : 3);
     if (Number(r.recent_n) < minRecent) continue;
@@ -72,7 +78,7 @@ export async function driftRows(tx: SqlTx, window: TimeWindow, cfg: QualityConfi
       observed: recent,
       expected: base,
       detail:
-        `median ${fmt(recent)} over ${iso(recentFrom)} .. ${iso(window.end)} vs ${fmt(base)} over the ${fmt(o.baselineMs / 3_600_000)} h before: ` +
+        `median ${fmt(recent)} over ${iso(recentFrom)} .. ${iso(window.end)} vs ${fmt(base)} over ${iso(baseFrom)} .. ${iso(baseTo)}: ` +
         `shift ${fmt(recent - base)} = ${fmt(z)} robust sigmas (sigma ${fmt(sigma)} = max(1.4826 x MAD, (P90 - P10) / 2.563) of the baseline; ` +
         `warning > ${fmt(o.k)}, critical > ${fmt(o.criticalK)})`,
     });
