@@ -24,7 +24,7 @@ import { ruleJob } from '../src/quality/checks/rules.js';
 import { spikeJob } from '../src/quality/checks/spike.js';
 import { stuckJob } from '../src/quality/checks/stuck.js';
 import { defaultQualityConfig, type QualityConfig } from '../src/quality/config.js';
-import { airQualityDataset, mulberry32, occupancyDataset, syntheticDataset, type Dataset, type Sample, type SensorDef } from '../test/helpers/quality-data.js';
+import { airQualityDataset, seededRandom, occupancyDataset, syntheticDataset, type Dataset, type Sample, type SensorDef } from '../test/helpers/quality-data.js';
 import {
   addDewPoint,
   cloneSamples,
@@ -274,7 +274,7 @@ async function evalSpikeAndRate(p: Plan, scores: Score[]): Promise<void> {
   const rate = new Tally();
   const trials = Math.max(1, Math.ceil(p.trials / 2));
   for (let trial = 0; trial < trials; trial++) {
-    const rnd = mulberry32(1000 + trial);
+    const rnd = seededRandom(1000 + trial);
     const samples = cloneSamples(p.ds.samples);
     const faults = injectSpikes(samples, { rnd, sensorId: p.sensor.sensorId, metrics: p.metrics, specs: p.sensor.metrics, perMetric: quick ? 20 : 60, magnitudes: [2, 3, 4, 6, 8], minGap: 15 });
     log(p.key, 'spike trial', trial, faults.length, 'spikes');
@@ -337,7 +337,7 @@ async function evalStuck(p: Plan, scores: Score[]): Promise<void> {
   const latencies: number[] = [];
   const hist = p.cfg.stuck.historyMs;
   for (let trial = 0; trial < p.trials; trial++) {
-    const rnd = mulberry32(2000 + trial);
+    const rnd = seededRandom(2000 + trial);
     const samples = cloneSamples(p.ds.samples);
     const faults = injectStuck(samples, {
       rnd,
@@ -390,7 +390,7 @@ async function evalDrift(p: Plan, scores: Score[]): Promise<void> {
   const d = p.cfg.drift;
   const trials = p.key === 'air' ? 1 : p.trials * 2;
   for (let trial = 0; trial < trials; trial++) {
-    const rnd = mulberry32(3000 + trial);
+    const rnd = seededRandom(3000 + trial);
     const samples = cloneSamples(p.ds.samples);
     const faults = injectDrift(samples, {
       rnd,
@@ -448,7 +448,7 @@ async function evalGaps(p: Plan, scores: Score[]): Promise<void> {
   const complete = new Tally();
   const c = p.cfg.completeness;
   const intervalMs = p.sensor.intervalS * 1000;
-  const rnd = mulberry32(4000);
+  const rnd = seededRandom(4000);
   const { samples, faults } = injectGaps(cloneSamples(p.ds.samples), {
     rnd,
     sensorId: p.sensor.sensorId,
@@ -509,7 +509,7 @@ async function evalGroup(p: Plan, scores: Score[]): Promise<void> {
   const tally = new Tally();
   const trials = p.key === 'air' ? 1 : Math.max(1, Math.ceil(p.trials / 2));
   for (let trial = 0; trial < trials; trial++) {
-    const rnd = mulberry32(5000 + trial);
+    const rnd = seededRandom(5000 + trial);
     const g = deriveGroup(p.ds.samples, { rnd, sensorId: p.sensor.sensorId, members: 5, prefix: `${p.key}-member`, metrics: p.metrics, intervalMs: p.sensor.intervalS * 1000, specs: p.sensor.metrics });
     const windows = windowsOf(g.samples, p.windowMs);
     const faults = injectGroupOffsets(g.samples, { rnd, memberIds: g.memberIds, metrics: p.metrics, noise: g.noise, specs: p.sensor.metrics, windows, windowMs: p.windowMs, durationWindows: 3, spacingWindows: 5, magnitudes: [4, 6, 8, 12, 16] });
@@ -544,7 +544,7 @@ async function evalGroup(p: Plan, scores: Score[]): Promise<void> {
 async function evalRules(p: Plan, scores: Score[]): Promise<void> {
   const tally = new Tally();
   if (!p.metrics.includes('temperature') || !p.metrics.includes('humidity')) return;
-  const rnd = mulberry32(6000);
+  const rnd = seededRandom(6000);
   const samples = cloneSamples(p.ds.samples);
   addDewPoint(samples);
   const windows = windowsOf(samples, p.windowMs);
@@ -565,7 +565,7 @@ async function evalRules(p: Plan, scores: Score[]): Promise<void> {
 async function evalIngest(p: Plan, scores: Score[]): Promise<void> {
   const q = new Tally();
   const dup = new Tally();
-  const rnd = mulberry32(7000);
+  const rnd = seededRandom(7000);
   const base = cloneSamples(p.ds.samples);
   const windows = windowsOf(base, p.windowMs);
   const qWindows = new Set(windows.filter(() => rnd() < 0.1));

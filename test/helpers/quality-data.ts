@@ -17,6 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MetricSpec } from '../../src/core/registry.js';
+import { createRng } from '../../src/sim/prng.js';
 
 export interface Sample {
   sensorId: string;
@@ -38,16 +39,10 @@ export interface Dataset {
   samples: Sample[];
 }
 
-/** Mulberry32: small, fast, seeded; good enough for test data. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** A seeded uniform [0, 1) source: the simulator's PRNG (src/sim/prng.ts). */
+export function seededRandom(seed: number | string): () => number {
+  const rng = createRng(seed);
+  return () => rng.next();
 }
 
 /** Standard normal deviate (Box-Muller). */
@@ -189,7 +184,7 @@ export const SYNTH_SENSOR = 'synthetic-room';
  * (0 at night, on/off with daylight noise during the day), all from one seed.
  */
 export function syntheticDataset(seed: number, days = 21, start = Date.UTC(2024, 0, 1)): Dataset {
-  const rnd = mulberry32(seed);
+  const rnd = seededRandom(seed);
   const samples: Sample[] = [];
   let weather = 0;
   let heldT = NaN;

@@ -11,7 +11,7 @@ import { groupJob } from '../../src/quality/checks/group.js';
 import { ingestJob } from '../../src/quality/checks/ingest.js';
 import { ruleJob } from '../../src/quality/checks/rules.js';
 import { HOUR, MINUTE, SpoolSim, T0, batchOf, quarantineItem, reading } from '../helpers/batches.js';
-import { gauss, mulberry32, type Sample, type SensorDef } from '../helpers/quality-data.js';
+import { gauss, seededRandom, type Sample, type SensorDef } from '../helpers/quality-data.js';
 import { jobContext, loadSamples, registerSensors, results, tempWarehouse } from '../helpers/quality-load.js';
 
 const W = { start: T0, end: T0 + HOUR };
@@ -35,7 +35,7 @@ describe('drift', () => {
     const t = await tempWarehouse(T0 - 30 * DAY);
     try {
       await registerSensors(t.w, [def('s', ['m5', 'm12', 'm0'], null, 600), def('young', ['m12'], null, 600)]);
-      const rnd = mulberry32(1);
+      const rnd = seededRandom(1);
       const recentFrom = W.end - DAY;
       const base = (ts: number) => 20 + Math.sin((ts / DAY) * 2 * Math.PI) + 0.1 * gauss(rnd);
       const samples = [
@@ -78,7 +78,7 @@ describe('group consistency', () => {
         def('x2', ['temperature']),
         ...['t1', 't2', 't3'].map((id) => def(id, ['temperature', 'humidity'])),
       ]);
-      const rnd = mulberry32(2);
+      const rnd = seededRandom(2);
       const truth = (ts: number) => 21 + 0.5 * Math.sin(ts / (3 * HOUR));
       const offsets: Record<string, number> = { g2: 0.8, g4: 1.5, x2: 3, t3: 2 };
       const samples: Sample[] = [];

@@ -22,7 +22,7 @@ import {
   stuckThreshold,
 } from '../../src/quality/stats.js';
 import { rateExceedances } from '../../src/quality/checks/rate.js';
-import { gauss, mulberry32 } from '../helpers/quality-data.js';
+import { gauss, seededRandom } from '../helpers/quality-data.js';
 
 describe('median and MAD', () => {
   test('median of odd, even, empty and non-finite input; input untouched', () => {
@@ -37,14 +37,14 @@ describe('median and MAD', () => {
   test('MAD ignores a gross outlier; 1.4826 x MAD estimates sigma of normal data', () => {
     assert.equal(mad([1, 2, 3, 4, 1000]), 1);
     assert.equal(mad([2, 2, 2]), 0);
-    const rnd = mulberry32(7);
+    const rnd = seededRandom(7);
     const normal = Array.from({ length: 20000 }, () => gauss(rnd) * 2.5 + 10);
     assert.ok(Math.abs(robustSigma(normal) - 2.5) < 0.08, String(robustSigma(normal)));
     assert.ok(Math.abs(MAD_SCALE - 1 / 0.6744897501960817) < 1e-12);
   });
 
   test('noiseSigma: white noise sigma from the differences; repeats (sample-and-hold) ignored; 0 when constant', () => {
-    const rnd = mulberry32(3);
+    const rnd = seededRandom(3);
     const x = Array.from({ length: 20000 }, (_, i) => Math.sin(i / 500) * 5 + gauss(rnd) * 0.3);
     assert.ok(Math.abs(noiseSigma(x) - 0.3) < 0.02, String(noiseSigma(x)));
     // The same series held for 4 readings at a time has the same step sizes, now between repeats.
@@ -94,7 +94,7 @@ describe('Hampel filter', () => {
   });
 
   test('NoiseFloor: the noise level without the tested reading equals a brute-force recomputation', () => {
-    const rnd = mulberry32(21);
+    const rnd = seededRandom(21);
     const x = Array.from({ length: 300 }, (_, i) => Math.round((Math.sin(i / 20) * 3 + gauss(rnd) * 0.2) * 10) / 10);
     x[100] = 50;
     const nf = new NoiseFloor(x, 7);
@@ -124,7 +124,7 @@ describe('Hampel filter', () => {
   });
 
   test('false alarm rate on Gaussian noise stays near the two-sided 3-sigma tail (0.27 %) with the noise floor', () => {
-    const rnd = mulberry32(11);
+    const rnd = seededRandom(11);
     const x = Array.from({ length: 50000 }, () => gauss(rnd));
     const f = hampel(x, { ...opts, floor: noiseSigma(x) });
     const rate = f.length / x.length;
@@ -192,7 +192,7 @@ describe('stuck detection', () => {
 
 describe('drift and severities', () => {
   test('baselineSigma: the larger of 1.4826 x MAD and the inter-decile range / 2.563; shiftZ divides by it', () => {
-    const rnd = mulberry32(9);
+    const rnd = seededRandom(9);
     const normal = Array.from({ length: 20000 }, () => gauss(rnd) * 2);
     const byMad = MAD_SCALE * mad(normal);
     const byIdr = (quantile(normal, 0.9) - quantile(normal, 0.1)) / IDR_SCALE;
@@ -222,7 +222,7 @@ describe('drift and severities', () => {
 
 describe('group deviations', () => {
   test('the departing member has the large deviation; the pooled scale is robust to it', () => {
-    const rnd = mulberry32(5);
+    const rnd = seededRandom(5);
     const matrix = Array.from({ length: 60 }, (_, b) => {
       const truth = 20 + Math.sin(b / 10);
       return [0, 1, 2, 3, 4].map((j) => truth + gauss(rnd) * 0.05 + (j === 3 ? 1 : 0));
