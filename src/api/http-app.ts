@@ -10,6 +10,7 @@ import { ingestRoutes, type IngestDeps } from './routes/ingest.js';
 import { jobsRoutes, type JobsApi } from './routes/jobs.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { quarantineRoutes } from './routes/quarantine.js';
+import { qualityRoutes } from './routes/quality.js';
 import { readingsRoutes } from './routes/readings.js';
 import { sensorsRoutes } from './routes/sensors.js';
 import { sqlRoutes } from './routes/sql.js';
@@ -74,6 +75,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     sensorsRoutes(api, deps);
     quarantineRoutes(api, deps);
     catalogRoutes(api, deps);
+    qualityRoutes(api, deps);
     if (deps.ingestor) {
       ingestRoutes(api, {
         auth: deps.auth,

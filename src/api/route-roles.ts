@@ -29,6 +29,7 @@ export const ROUTE_ROLES: Record<string, Access> = {
   'GET /v1/quarantine': READERS,
   'POST /v1/quarantine/replay': ['admin'],
   'GET /v1/catalog': READERS,
+  'GET /v1/quality': READERS,
   // routes/jobs.ts (owned by the jobs area; it declares the same roles itself)
   'GET /v1/jobs': READERS,
   'GET /v1/jobs/history': READERS,
