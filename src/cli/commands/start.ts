@@ -26,7 +26,6 @@ export function registerStart(program: Command): void {
         throw err;
       }
       const fleet = config.demo && flags.fleet && sp.mqtt ? startDemoFleet(sp.mqtt.port, logger) : null;
-      printBanner(sp, fleet !== null);
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;
@@ -37,8 +36,10 @@ export function registerStart(program: Command): void {
         process.stdout.write('stopped cleanly.\n');
         process.exit(0);
       };
+      // Before the banner: whoever reads it may signal at once, and a signal without a listener kills outright.
       process.on('SIGINT', () => void stop('SIGINT'));
       process.on('SIGTERM', () => void stop('SIGTERM'));
+      printBanner(sp, fleet !== null);
     });
 }
 
