@@ -8,6 +8,9 @@ import type { SqlTx } from '../core/sinks.js';
 import type { EpochMs } from '../core/types.js';
 import type { TimeWindow } from '../core/jobs.js';
 import type { Severity } from './stats.js';
+import { QUALITY_RESULTS_DDL } from '../core/quality-results.js';
+
+export { QUALITY_RESULTS_DDL };
 
 /** The check names written to quality_results."check" (stable: dashboards and alerts filter on them). */
 export const CHECKS = [
@@ -39,18 +42,6 @@ export interface QualityRow {
   detail: string;
 }
 
-export const QUALITY_RESULTS_DDL = `CREATE TABLE IF NOT EXISTS quality_results (
-  "check" VARCHAR NOT NULL,
-  sensor_id VARCHAR,
-  metric VARCHAR,
-  window_start TIMESTAMP NOT NULL,
-  window_end TIMESTAMP NOT NULL,
-  severity VARCHAR NOT NULL,
-  observed DOUBLE PRECISION,
-  expected DOUBLE PRECISION,
-  detail VARCHAR NOT NULL,
-  created_at TIMESTAMP NOT NULL
-)`;
 
 /** EpochMs -> 'YYYY-MM-DD HH:MM:SS.mmm' (UTC, no zone): a TIMESTAMP literal both engines read the same way. */
 export function sqlTs(ms: EpochMs): string {

@@ -46,6 +46,8 @@
  * - Views for BI: `v_hourly`, `v_daily` (aggregates with sensor metadata and units), `v_sensor_health`.
  *   View SQL is portable (PostgreSQL accepts it unchanged); "today" is the UTC day.
  */
+import { QUALITY_RESULTS_DDL } from '../../core/quality-results.js';
+
 export const DUCKDB_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS sensors (
     sensor_id VARCHAR PRIMARY KEY,
@@ -150,19 +152,7 @@ export const DUCKDB_SCHEMA: readonly string[] = [
     scanned_offset BIGINT,
     updated_at TIMESTAMP NOT NULL
   )`,
-  // Same DDL as QUALITY_RESULTS_DDL in src/quality/store.ts (whichever runs first creates it).
-  `CREATE TABLE IF NOT EXISTS quality_results (
-  "check" VARCHAR NOT NULL,
-  sensor_id VARCHAR,
-  metric VARCHAR,
-  window_start TIMESTAMP NOT NULL,
-  window_end TIMESTAMP NOT NULL,
-  severity VARCHAR NOT NULL,
-  observed DOUBLE PRECISION,
-  expected DOUBLE PRECISION,
-  detail VARCHAR NOT NULL,
-  created_at TIMESTAMP NOT NULL
-)`,
+  QUALITY_RESULTS_DDL,
   // --- views for BI (portable SQL; replaced at every open so definitions follow upgrades) ---
   `CREATE OR REPLACE VIEW v_hourly AS
   SELECT h.sensor_id, s.location, s.type AS sensor_type, h.metric, m.unit, h.bucket AS hour,
