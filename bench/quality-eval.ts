@@ -135,6 +135,8 @@ interface Score {
   falsePositivesCritical: number;
   /** Recall per fault size (the key is the size: sigma multiple, readings, intervals, …). */
   bySize?: Record<string, { positives: number; detected: number; recall: number | null }>;
+  /** Smallest fault size from which every size has recall >= 95 % (null: none reached it). */
+  recall95From?: string | null;
   /** The same per metric: positives, detected, clean units, false positives. */
   byMetric?: Record<string, { positives: number; detected: number; clean: number; fp: number; recall: number | null; fpRate: number | null }>;
   notes?: string;
@@ -578,6 +580,7 @@ async function evalIngest(p: Plan, scores: Score[]): Promise<void> {
   for (const w of qWindows) qShare.set(w, 0.02 + 0.18 * rnd());
   for (const w of dWindows) dShare.set(w, 0.1 + 0.2 * rnd());
   const items = new Map<number, { all: number; bad: number }>();
+  const dupItems = new Map<number, number>();
   for (const s of base) {
     const w = wOf(s.ts);
     const e = items.get(w) ?? { all: 0, bad: 0 };
@@ -588,7 +591,15 @@ async function evalIngest(p: Plan, scores: Score[]): Promise<void> {
     }
     items.set(w, e);
     out.push(s);
-    if (dShare.has(w) && rnd() < dShare.get(w)!) out.push({ ...s, values: { ...s.values } });
+    if (dShare.has(w) && rnd() < dShare.get(w)!) {
+      out.push({ ...s, values: { ...s.values } });
+      dupItems.set(w, (dupItems.get(w) ?? 0) + Object.keys(s.values).length);
+    }
+  }
+  // Truth: the duplicates (what the check rates: duplicates / accepted) reach the warning level.
+  for (const w of [...dWindows]) {
+    const all = (items.get(w)?.all ?? 0) + (dupItems.get(w) ?? 0);
+    if (all === 0 || (dupItems.get(w) ?? 0) / all < p.cfg.ingest.duplicateWarn) dWindows.delete(w);
   }
   // Truth: the share of quarantined readings (what the check rates) reaches the warning level.
   for (const w of [...qWindows]) {
@@ -604,10 +615,10 @@ async function evalIngest(p: Plan, scores: Score[]): Promise<void> {
     if (qWindows.has(w)) q.positive(qRows.length > 0, qRows.some((r) => r.severity === 'critical'));
     else if (!qShare.has(w) && !qShare.has(w - p.windowMs)) q.cleanUnit(qRows.length > 0, qRows.some((r) => r.severity === 'critical'));
     if (dWindows.has(w)) dup.positive(dRows.length > 0, dRows.some((r) => r.severity === 'critical'));
-    else if (!dWindows.has(w - p.windowMs)) dup.cleanUnit(dRows.length > 0, dRows.some((r) => r.severity === 'critical'));
+    else if (!dShare.has(w) && !dShare.has(w - p.windowMs)) dup.cleanUnit(dRows.length > 0, dRows.some((r) => r.severity === 'critical'));
   }
   scores.push(q.score('quarantine_rate', p.key, `2-20 % of the messages in 10 % of the windows carry an out-of-range ${target} (positive: windows where that is >= quarantineWarn of the readings)`, '(sensor, window)'));
-  scores.push(dup.score('duplicate_rate', p.key, '10-30 % of the messages in 10 % of the windows are sent twice', '(source, window)'));
+  scores.push(dup.score('duplicate_rate', p.key, '10-30 % of the messages in 10 % of the windows are sent twice (positive: windows with data where that is >= duplicateWarn of the accepted readings)', '(source, window)'));
 }
 
 /** Findings on the data as it is (no injected fault), by check and severity: what an operator would see. */
@@ -628,6 +639,18 @@ function pct(x: number | null): string {
   return x === null ? 'n/a' : `${(x * 100).toFixed(x === 1 || x === 0 ? 0 : 1)} %`;
 }
 
+/** Smallest fault size from which every size has recall >= 95 % (null: none). */
+function reliableFrom(s: Score): string | null {
+  if (!s.bySize) return null;
+  const sizes = Object.entries(s.bySize).sort((a, b) => Number(a[0]) - Number(b[0]));
+  let from: string | null = null;
+  for (let i = sizes.length - 1; i >= 0; i--) {
+    if ((sizes[i][1].recall ?? 0) >= 0.95) from = sizes[i][0];
+    else break;
+  }
+  return from;
+}
+
 function markdown(scores: Score[]): string {
   const lines = [
     '| check | dataset | positives | recall (any / critical) | clean units | false positives (any / critical) |',
@@ -638,10 +661,11 @@ function markdown(scores: Score[]): string {
       `| ${s.check} | ${s.dataset} | ${s.positives} | ${pct(s.recall)} / ${pct(s.positives ? s.detectedCritical / s.positives : null)} | ${s.clean} | ${pct(s.fpRate)} / ${pct(s.clean ? s.falsePositivesCritical / s.clean : null)} |`,
     );
   }
-  lines.push('', '| check | dataset | recall by fault size |', '|---|---|---|');
+  lines.push('', '| check | dataset | recall by fault size (positives) | recall >= 95 % from size | notes |', '|---|---|---|---|---|');
   for (const s of scores) {
-    if (!s.bySize) continue;
-    lines.push(`| ${s.check} | ${s.dataset} | ${Object.entries(s.bySize).map(([k, v]) => `${k}: ${pct(v.recall)} (${v.positives})`).join(', ')} |`);
+    if (!s.bySize && !s.notes) continue;
+    const by = s.bySize ? Object.entries(s.bySize).map(([k, v]) => `${k}: ${pct(v.recall)} (${v.positives})`).join(', ') : '';
+    lines.push(`| ${s.check} | ${s.dataset} | ${by} | ${reliableFrom(s) ?? (s.bySize ? 'none' : '')} | ${s.notes ?? ''} |`);
   }
   return lines.join('\n');
 }
@@ -680,6 +704,7 @@ async function main(): Promise<void> {
   }
   const order = ['completeness', 'silent', 'spike', 'stuck', 'rate_of_change', 'drift', 'group_consistency', 'rule', 'quarantine_rate', 'duplicate_rate'];
   scores.sort((a, b) => order.indexOf(a.check) - order.indexOf(b.check) || a.dataset.localeCompare(b.dataset));
+  for (const s of scores) if (s.bySize) s.recall95From = reliableFrom(s);
   const report = {
     date: new Date().toISOString(),
     node: process.version,
