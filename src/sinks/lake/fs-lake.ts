@@ -19,7 +19,7 @@ import { FsLakeStore } from './store.js';
  * The writer's files are batch-sized, where Parquet V1 is the smaller one (delta encoding of the
  * jittered received_at column loses to dictionary+zstd) and every reader understands it; V2 only pays
  * off on compacted files, and not every engine reads it, so it stays opt-in. zstd levels 1..9 differ
- * by under 1% at the same CPU; 19 saves 4% for about 1.5× the encoding CPU. So: V1, level from config
+ * by under 1% at the same CPU; 19 saves 4% for about 1.8× the encoding CPU. So: V1, level from config
  * (default 6), DuckDB's default row group (122,880 rows: one group per batch file, ~40 sensor-days per
  * group in a compacted daily file, so min/max statistics on sensor_id prune well there).
  */
