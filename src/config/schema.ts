@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cronProblem } from '../jobs/cron.js';
 import { qualityConfigSchema } from '../quality/config.js';
+import { alertsConfigSchema, notifiersConfigSchema } from '../alerting/config.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -165,6 +166,10 @@ export const configSchema = z
       .prefault({}),
     /** Data-quality checks: thresholds, groups, rules (src/quality/config.ts, docs/quality.md). */
     quality: qualityConfigSchema.prefault({}),
+    /** Alert rules, states, grouping and repeat (src/alerting/config.ts, docs/alerting.md). */
+    alerts: alertsConfigSchema.prefault({}),
+    /** Where notifications go: generic JSON webhook, Slack, Microsoft Teams (docs/alerting.md). */
+    notifiers: notifiersConfigSchema.default([]),
   })
   .strict();
 
