@@ -42,6 +42,7 @@ import {
   type SpikeFault,
   type StuckFault,
 } from '../test/helpers/quality-faults.js';
+import { markdown, reliableFrom, type Score } from './quality-report.js';
 import { jobContext, loadSamples, registerSensors, results, runWindows, tempWarehouse, type ResultRow } from '../test/helpers/quality-load.js';
 
 const HOUR = 3_600_000;
@@ -119,28 +120,6 @@ function plans(): Plan[] {
 }
 
 // ---------------------------------------------------------------- scoring
-
-interface Score {
-  check: string;
-  dataset: string;
-  fault: string;
-  unit: string;
-  positives: number;
-  detected: number;
-  recall: number | null;
-  detectedCritical: number;
-  clean: number;
-  falsePositives: number;
-  fpRate: number | null;
-  falsePositivesCritical: number;
-  /** Recall per fault size (the key is the size: sigma multiple, readings, intervals, …). */
-  bySize?: Record<string, { positives: number; detected: number; recall: number | null }>;
-  /** Smallest fault size from which every size has recall >= 95 % (null: none reached it). */
-  recall95From?: string | null;
-  /** The same per metric: positives, detected, clean units, false positives. */
-  byMetric?: Record<string, { positives: number; detected: number; clean: number; fp: number; recall: number | null; fpRate: number | null }>;
-  notes?: string;
-}
 
 class Tally {
   positives = 0;
@@ -634,41 +613,6 @@ async function cleanFindings(p: Plan): Promise<Record<string, Record<string, num
 }
 
 // ---------------------------------------------------------------- main
-
-function pct(x: number | null): string {
-  return x === null ? 'n/a' : `${(x * 100).toFixed(x === 1 || x === 0 ? 0 : 1)} %`;
-}
-
-/** Smallest fault size from which every size has recall >= 95 % (null: none). */
-function reliableFrom(s: Score): string | null {
-  if (!s.bySize) return null;
-  const sizes = Object.entries(s.bySize).sort((a, b) => Number(a[0]) - Number(b[0]));
-  let from: string | null = null;
-  for (let i = sizes.length - 1; i >= 0; i--) {
-    if ((sizes[i][1].recall ?? 0) >= 0.95) from = sizes[i][0];
-    else break;
-  }
-  return from;
-}
-
-function markdown(scores: Score[]): string {
-  const lines = [
-    '| check | dataset | positives | recall (any / critical) | clean units | false positives (any / critical) |',
-    '|---|---|---:|---:|---:|---:|',
-  ];
-  for (const s of scores) {
-    lines.push(
-      `| ${s.check} | ${s.dataset} | ${s.positives} | ${pct(s.recall)} / ${pct(s.positives ? s.detectedCritical / s.positives : null)} | ${s.clean} | ${pct(s.fpRate)} / ${pct(s.clean ? s.falsePositivesCritical / s.clean : null)} |`,
-    );
-  }
-  lines.push('', '| check | dataset | recall by fault size (positives) | recall >= 95 % from size | notes |', '|---|---|---|---|---|');
-  for (const s of scores) {
-    if (!s.bySize && !s.notes) continue;
-    const by = s.bySize ? Object.entries(s.bySize).map(([k, v]) => `${k}: ${pct(v.recall)} (${v.positives})`).join(', ') : '';
-    lines.push(`| ${s.check} | ${s.dataset} | ${by} | ${reliableFrom(s) ?? (s.bySize ? 'none' : '')} | ${s.notes ?? ''} |`);
-  }
-  return lines.join('\n');
-}
 
 async function main(): Promise<void> {
   const t0 = Date.now();
