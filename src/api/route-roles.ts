@@ -18,9 +18,15 @@ export const ROUTE_ROLES: Record<string, Access> = {
   'GET /': 'public',
   'GET /web/*': 'public',
   'GET /v1/status': READERS,
+  // routes/monitoring.ts: scraped by Prometheus and probed by orchestrators without a token (docs/monitoring.md)
+  'GET /metrics': 'public',
+  'GET /readyz': 'public',
+  'GET /v1/accounting': READERS,
   'POST /v1/sql': READERS,
   'POST /v1/ingest': ['admin', 'device'],
   'POST /v1/ingest/senml': ['admin', 'device'],
+  // sensorpipe import through a running server (docs/import.md)
+  'POST /v1/ingest/import': ['admin'],
   'POST /api/v2/write': ['admin', 'device'],
   'GET /v1/readings': READERS,
   'GET /v1/sensors': READERS,

@@ -5,6 +5,7 @@ import { registerDevices } from './commands/devices.js';
 import { registerQuery } from './commands/query.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerJobs } from './commands/jobs.js';
+import { registerImport } from './commands/import.js';
 import { CliError, EXIT } from './output.js';
 
 const program = new Command('sensorpipe')
@@ -27,6 +28,7 @@ registerDevices(program);
 registerQuery(program);
 registerSimulate(program);
 registerJobs(program);
+registerImport(program);
 
 try {
   await program.parseAsync(process.argv);

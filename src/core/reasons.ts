@@ -15,6 +15,7 @@ export const QUARANTINE_REASONS = {
   identity_mismatch: 'the body names a different sensor than the topic the device published to',
   conflicting_duplicate: 'a reading for the same sensor, metric and time already exists with another value',
   payload_too_large: 'the payload is larger than the configured limit',
+  bad_row: 'an imported CSV/TSV row has more or fewer fields than the header (or an NDJSON line is not a JSON object); not guessed',
 } as const;
 
 export type QuarantineReason = keyof typeof QUARANTINE_REASONS;

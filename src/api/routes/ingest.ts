@@ -119,6 +119,8 @@ function mediaType(header: string | undefined): { type: string; charset: string 
 
 interface Endpoint {
   url: string;
+  /** Message source in the accounting (default `http`). */
+  source?: string;
   style: ErrorStyle;
   /** Content type -> format; `null` key: no Content-Type header. */
   types: Map<string | null, HttpFormat>;
@@ -144,6 +146,14 @@ const ENDPOINTS: Endpoint[] = [
       ['application/json', 'senml'],
     ]),
     accepted: 'application/senml+json (or application/json); SenML CBOR/XML/EXI are not supported',
+  },
+  {
+    // `sensorpipe import` with a server running: NDJSON import rows (src/pipeline/decode/import-rows.ts)
+    url: '/v1/ingest/import',
+    source: 'import',
+    style: 'sensorpipe',
+    types: new Map<string | null, HttpFormat>([['application/x-ndjson', 'import']]),
+    accepted: 'application/x-ndjson import rows as written by `sensorpipe import`',
   },
   {
     url: '/api/v2/write',
@@ -206,7 +216,7 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
       const st = stateOf(req);
       const url = req.routeOptions.url ?? req.url.split('?')[0];
       await deps.ingestor.reject({
-        source: 'http',
+        source: url === '/v1/ingest/import' ? 'import' : 'http',
         topic: st?.topic ?? `http:${url}`,
         deviceId: st?.deviceId ?? callerOf(req)?.deviceId ?? null,
         reason,
@@ -322,7 +332,7 @@ export function ingestRoutes(app: FastifyInstance, deps: IngestDeps): void {
           st.detail = 'empty body';
           return reply.code(400).send(errorBody(st.style, 400, 'the request body is empty; send at least one reading'));
         }
-        const message = { source: 'http', topic: st.topic, deviceId: st.deviceId, receivedAt: deps.clock.now(), payload: body };
+        const message = { source: ep.source ?? 'http', topic: st.topic, deviceId: st.deviceId, receivedAt: deps.clock.now(), payload: body };
         let result;
         try {
           result = await deps.ingestor.ingest(message, { topicSensorId: null, owns: st.owns }, decoderFor(st.topic));

@@ -9,6 +9,7 @@
  *   http:/v1/ingest?format=ndjson       | NDJSON                  | validateNdjson (./ndjson.ts)
  *   http:/v1/ingest/senml               | SenML JSON (RFC 8428)   | validateSenml (./senml.ts)
  *   http:/api/v2/write?precision=<p>    | InfluxDB line protocol  | validateLineProtocol (./line-protocol.ts)
+ *   import:ndjson                       | import rows (NDJSON)    | validateImportRows (./import-rows.ts)
  *
  * The payload stored is the request body after gzip decompression. Line protocol also depends on
  * http.lineProtocol (sensor tags, passthrough measurements), read from the config at decode time.
@@ -16,10 +17,11 @@
 import type { Decoder } from '../ingestor.js';
 import { validateMessage } from '../validate.js';
 import { DEFAULT_LINE_PROTOCOL, PRECISIONS, validateLineProtocol, type LineProtocolOptions, type Precision } from './line-protocol.js';
+import { IMPORT_TOPIC, validateImportRows } from './import-rows.js';
 import { validateNdjson } from './ndjson.js';
 import { validateSenml } from './senml.js';
 
-export type HttpFormat = 'json' | 'ndjson' | 'senml' | 'line-protocol';
+export type HttpFormat = 'json' | 'ndjson' | 'senml' | 'line-protocol' | 'import';
 
 export function httpTopic(format: HttpFormat, precision: Precision = 'ns'): string {
   switch (format) {
@@ -31,6 +33,8 @@ export function httpTopic(format: HttpFormat, precision: Precision = 'ns'): stri
       return 'http:/v1/ingest/senml';
     case 'line-protocol':
       return `http:/api/v2/write?precision=${precision}`;
+    case 'import':
+      return IMPORT_TOPIC;
   }
 }
 
@@ -50,6 +54,7 @@ export function decoderForTopic(
   if (topic === 'http:/v1/ingest') return withLimit(validateMessage);
   if (topic === 'http:/v1/ingest?format=ndjson') return withLimit(validateNdjson);
   if (topic === 'http:/v1/ingest/senml') return withLimit(validateSenml);
+  if (topic === IMPORT_TOPIC) return withLimit(validateImportRows);
   const lp = /^http:\/api\/v2\/write\?precision=(ns|us|ms|s)$/.exec(topic);
   if (lp) {
     const precision = lp[1] as Precision;
