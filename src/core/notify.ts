@@ -61,8 +61,8 @@ export interface NotifierState {
  * resolves once the notification is delivered or the notifier gave up. A failed delivery is a value
  * (`ok: false` with an error), never a rejection: the caller (alert evaluator, digest) records it and
  * carries on; the failure is also logged and kept in `state()` so it is visible in the API and
- * `/metrics`. The alert evaluator only marks a group as notified when `ok` is true, so a group whose
- * notification failed is sent again on the next evaluation.
+ * `/metrics`. The alert manager marks a group as notified once at least one notifier delivered it;
+ * when every notifier failed, the group stays due and is sent again at the next evaluation.
  */
 export interface Notifier {
   readonly name: string;
