@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cronProblem } from '../jobs/cron.js';
 import { qualityConfigSchema } from '../quality/config.js';
+import { warehouseConfigSchema } from '../sinks/warehouse/config.js';
 import { alertsConfigSchema, notifiersConfigSchema } from '../alerting/config.js';
 
 const port = z.number().int().min(0).max(65535);
@@ -126,12 +127,8 @@ export const configSchema = z
       })
       .strict()
       .default({ partitioning: 'date', zstdLevel: 6 }),
-    warehouse: z
-      .object({
-        kind: z.literal('duckdb').default('duckdb'),
-      })
-      .strict()
-      .default({ kind: 'duckdb' }),
+    /** Which SQL warehouse: DuckDB (default) or PostgreSQL (src/sinks/warehouse/config.ts, docs/postgres.md). */
+    warehouse: warehouseConfigSchema.prefault({}),
     sql: z
       .object({
         maxRows: z.number().int().positive().default(10000),
