@@ -5,7 +5,8 @@ import { MemoryRegistry } from '../core/registry.js';
 import { systemClock, type Clock, type Logger } from '../core/types.js';
 import { AuthStore } from '../auth/auth-store.js';
 import { SqliteSpool } from '../pipeline/spool/sqlite-spool.js';
-import { DuckDbWarehouse } from '../sinks/warehouse/duckdb-warehouse.js';
+import { openWarehouse } from '../sinks/warehouse/open-warehouse.js';
+import type { Warehouse } from '../core/sinks.js';
 import { FsLake } from '../sinks/lake/fs-lake.js';
 import { Ingestor } from '../pipeline/ingestor.js';
 import { Counters } from '../pipeline/counters.js';
@@ -32,7 +33,8 @@ export class Sensorpipe {
     readonly paths: ReturnType<typeof dataPaths>,
     readonly auth: AuthStore,
     readonly spool: SqliteSpool,
-    readonly warehouse: DuckDbWarehouse,
+    /** DuckDB or PostgreSQL, by warehouse.kind. */
+    readonly warehouse: Warehouse,
     readonly lake: FsLake,
     readonly registry: MemoryRegistry,
     readonly counters: Counters,
@@ -56,7 +58,7 @@ export class Sensorpipe {
 
     const auth = AuthStore.open(paths.auth);
     const spool = await SqliteSpool.open({ dir: paths.spool, maxBytes: config.spool.maxBytes, logger });
-    const warehouse = await DuckDbWarehouse.open({ path: paths.warehouse, metricDefaults: config.registry.metricDefaults, logger });
+    const warehouse = await openWarehouse({ warehouse: config.warehouse, duckdbPath: paths.warehouse, metricDefaults: config.registry.metricDefaults, logger, clock });
     const lake = await FsLake.open({ dir: paths.lake, partitioning: config.lake.partitioning, zstdLevel: config.lake.zstdLevel, logger });
     const registry = new MemoryRegistry(config.validation.unknownSensorPolicy, await warehouse.loadRegistry());
     const counters = new Counters();
