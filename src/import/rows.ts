@@ -99,7 +99,7 @@ export class RowMapper {
   }
 
   private build(at: string, field: (i: number) => unknown, raw: string): RowOutcome {
-    const tsText = this.tsIndex.map((i) => String(field(i) ?? '').trim()).join(' ');
+    const tsText = this.tsIndex.map((i) => String(field(i) ?? '').trim()).join(' ').trim();
     const ts = this.timestamp(tsText);
     if (typeof ts === 'string') {
       return { kind: 'entry', entry: { at, problem: { reason: 'bad_timestamp', detail: `${at}: ${ts}` }, raw }, missing: 0 };
