@@ -39,6 +39,12 @@ test('every route in /openapi.json answers 401/403/2xx exactly per the roles tab
         return { url: path, payload: JSON.stringify({ sensor_id: 's-dev', ts: now, temperature: 20 }), headers: json };
       case 'POST /v1/ingest/senml':
         return { url: path, payload: JSON.stringify([{ bn: 's-dev/', n: 'temperature', v: 20, t: Date.now() / 1000 }]), headers: json };
+      case 'POST /v1/ingest/import':
+        return {
+          url: path,
+          payload: JSON.stringify({ at: 'walk.csv:2', record: { sensor_id: 's-dev', ts: now, readings: { temperature: 20 } } }) + '\n',
+          headers: { 'content-type': 'application/x-ndjson' },
+        };
       case 'POST /api/v2/write':
         return { url: `${path}?precision=ms`, payload: `m,sensor_id=s-dev temperature=20 ${Date.now()}`, headers: { 'content-type': 'text/plain' } };
       case 'GET /v1/readings':
