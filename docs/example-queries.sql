@@ -2,7 +2,7 @@
 -- Run one with `sensorpipe query "<sql>"`, POST it to /v1/sql, or paste it into your BI tool.
 -- Times are UTC. Tables, views and columns: docs/jobs.md and docs/architecture.md.
 -- Each query is preceded by a `-- name: ...` line; test/jobs/views-retention.test.ts runs every one of
--- them against a populated warehouse and requires rows back.
+-- them against a populated warehouse, on DuckDB and on PostgreSQL, and requires rows back.
 -- Queries over "the last N hours" are written relative to the newest data, so they also work on
 -- historical data; for live dashboards use `now() AT TIME ZONE 'UTC'` instead.
 
