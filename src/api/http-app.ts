@@ -8,6 +8,7 @@ import { systemClock, type Clock, type Logger } from '../core/types.js';
 import type { Ingestor } from '../pipeline/ingestor.js';
 import { ingestRoutes, type IngestDeps } from './routes/ingest.js';
 import { jobsRoutes, type JobsApi } from './routes/jobs.js';
+import { monitoringRoutes, type MonitoringApi } from './routes/monitoring.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { quarantineRoutes } from './routes/quarantine.js';
 import { qualityRoutes } from './routes/quality.js';
@@ -39,6 +40,8 @@ export interface HttpAppDeps {
   lakeDir?: string;
   /** Job administration (routes/jobs.ts): without it the /v1/jobs routes are not registered. */
   jobs?: JobsApi;
+  /** /metrics and /readyz (routes/monitoring.ts): without it only /v1/accounting is registered. */
+  monitoring?: MonitoringApi;
 }
 
 const DEFAULT_HTTP_INGEST: IngestDeps['http'] = {
@@ -70,6 +73,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   void app.register(async (api) => {
     api.get('/openapi.json', { schema: { summary: 'This OpenAPI document', tags: ['meta'], security: [] } }, async () => app.swagger());
     statusRoutes(api, deps);
+    monitoringRoutes(api, deps);
     sqlRoutes(api, deps);
     readingsRoutes(api, deps);
     sensorsRoutes(api, deps);

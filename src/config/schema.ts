@@ -161,6 +161,14 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Prometheus /metrics (docs/monitoring.md). */
+    metrics: z
+      .object({
+        /** Most sensors with their own sensor_id label on sensorpipe_sensor_last_seen_timestamp_seconds; the rest share `_other`. 0 publishes no sensor ids. */
+        maxSensorLabels: z.number().int().nonnegative().default(500),
+      })
+      .strict()
+      .prefault({}),
     /** Data-quality checks: thresholds, groups, rules (src/quality/config.ts, docs/quality.md). */
     quality: qualityConfigSchema.prefault({}),
     /** Alert rules, states, grouping and repeat (src/alerting/config.ts, docs/alerting.md). */

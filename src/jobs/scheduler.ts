@@ -18,6 +18,7 @@
  */
 import type { JobContext, JobResult, TimeWindow } from '../core/jobs.js';
 import type { Lake, Warehouse } from '../core/sinks.js';
+import type { PipelineObserver } from '../core/observer.js';
 import { silentLogger, systemClock } from '../core/types.js';
 import type { Clock, EpochMs, Logger } from '../core/types.js';
 import { nextCronTime } from './cron.js';
@@ -34,6 +35,8 @@ export interface SchedulerDeps {
   logger?: Logger;
   timer?: Timer;
   lock?: JobLock;
+  /** Told about every recorded run (metrics: durations, failures). */
+  observer?: PipelineObserver;
 }
 
 /** A job name nobody configured. */
@@ -327,6 +330,7 @@ export class Scheduler {
     };
     if (runId) {
       await this.runs.finish(runId, { status, rows: rec.rows, durationMs, error, finishedAt: this.clock.now(), detail: rec.detail });
+      this.deps.observer?.jobRun({ job: job.name, status, trigger, durationMs });
     }
     this.logger.debug({ job: job.name, window: rec.windowStart, status, rows: rec.rows, ms: rec.durationMs, dryRun }, 'job run');
     return rec;
@@ -348,6 +352,7 @@ export class Scheduler {
         finishedAt: this.clock.now(),
         detail: r.detail ?? null,
       });
+      this.deps.observer?.jobRun({ job: job.name, status: 'ok', trigger: 'pending', durationMs: performance.now() - t0 });
     } catch (err) {
       this.logger.error({ err, job: job.name }, 'pending work failed');
       await this.runs.record(job.name, { start: startedAt, end: startedAt }, 'pending', {
@@ -359,6 +364,7 @@ export class Scheduler {
         finishedAt: this.clock.now(),
         detail: null,
       });
+      this.deps.observer?.jobRun({ job: job.name, status: 'failed', trigger: 'pending', durationMs: performance.now() - t0 });
     }
   }
 

@@ -6,6 +6,8 @@ import type { Validated } from '../core/types.js';
  */
 export class Counters {
   readonly bySourceOutcomeReason = new Map<string, number>();
+  /** Refusals the spool could not record (full or failing): in no durable count. */
+  readonly notRecordedBySourceReason = new Map<string, number>();
   messages = 0;
 
   received(source: string, v: Validated): void {
@@ -16,6 +18,19 @@ export class Counters {
 
   rejected(source: string, reason: string): void {
     this.add(source, 'rejected', reason, 1);
+  }
+
+  /** A refusal (already counted by `rejected`) that the spool could not record durably. */
+  rejectedNotRecorded(source: string, reason: string): void {
+    const key = `${source}|${reason}`;
+    this.notRecordedBySourceReason.set(key, (this.notRecordedBySourceReason.get(key) ?? 0) + 1);
+  }
+
+  notRecordedSnapshot(): { source: string; reason: string; items: number }[] {
+    return [...this.notRecordedBySourceReason].map(([k, items]) => {
+      const [source, reason] = k.split('|');
+      return { source, reason, items };
+    });
   }
 
   private add(source: string, outcome: string, reason: string, n: number): void {

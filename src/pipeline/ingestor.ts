@@ -4,6 +4,7 @@ import type { RejectReason } from '../core/reasons.js';
 import type { ValidationConfig } from '../config/schema.js';
 import { validateMessage, type MessageScope, type ValidateContext } from './validate.js';
 import type { Counters } from './counters.js';
+import type { PipelineObserver } from '../core/observer.js';
 
 /** Decodes and validates one message in some payload format; never throws (bad data is a value). */
 export type Decoder = (message: Message, scope: MessageScope, ctx: ValidateContext) => Validated;
@@ -28,6 +29,8 @@ export class Ingestor {
       clock: Clock;
       logger: Logger;
       counters: Counters;
+      /** Told about refusals the spool could not record (metrics). */
+      observer?: PipelineObserver;
     },
   ) {}
 
@@ -57,6 +60,8 @@ export class Ingestor {
     try {
       await this.deps.spool.append([entry]);
     } catch (err) {
+      this.deps.counters.rejectedNotRecorded(event.source, event.reason);
+      this.deps.observer?.refusalNotRecorded(event.source, event.reason);
       this.deps.logger.warn({ err, reason: event.reason }, 'could not record a rejected message in the spool (counted in memory only)');
     }
   }

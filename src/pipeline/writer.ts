@@ -1,5 +1,6 @@
 import type { Lake, Warehouse } from '../core/sinks.js';
 import { crashPoint } from '../core/faults.js';
+import { noopObserver, type PipelineObserver } from '../core/observer.js';
 import type { Clock, Logger, SinkBatch, Spool, SpoolRecord } from '../core/types.js';
 
 export interface WriterOptions {
@@ -41,10 +42,26 @@ export class Writer {
   private readonly log: Logger;
 
   constructor(
-    private readonly deps: { spool: Spool; warehouse: Warehouse; lake: Lake; clock: Clock; logger: Logger },
+    private readonly deps: { spool: Spool; warehouse: Warehouse; lake: Lake; clock: Clock; logger: Logger; observer?: PipelineObserver },
     private readonly opts: WriterOptions,
   ) {
     this.log = deps.logger.child({ component: 'writer' });
+    this.observer = deps.observer ?? noopObserver;
+  }
+
+  private readonly observer: PipelineObserver;
+
+  /** Runs one sink call and reports its duration and whether it threw. */
+  private async timed<T>(sink: 'warehouse' | 'lake', call: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      const result = await call();
+      this.observer.sinkWrite(sink, (performance.now() - t0) / 1000, true);
+      return result;
+    } catch (err) {
+      this.observer.sinkWrite(sink, (performance.now() - t0) / 1000, false);
+      throw err;
+    }
   }
 
   /**
@@ -58,9 +75,10 @@ export class Writer {
     const batch: SinkBatch = { fromOffset: records[0].offset, toOffset: records[records.length - 1].offset, records };
     await spool.setInflight({ from: batch.fromOffset, to: batch.toOffset });
     crashPoint('writer.before-warehouse');
-    const outcome = await warehouse.writeBatch(batch);
+    const outcome = await this.timed('warehouse', () => warehouse.writeBatch(batch));
+    this.observer.warehouseCommitted(batch, outcome, this.deps.clock.now());
     crashPoint('writer.after-warehouse');
-    await lake.writeBatch(batch, outcome.conflicts);
+    await this.timed('lake', () => lake.writeBatch(batch, outcome.conflicts));
     crashPoint('writer.after-lake');
     await spool.commit(batch.toOffset);
     crashPoint('writer.after-commit');

@@ -18,6 +18,8 @@ import { Scheduler } from '../jobs/scheduler.js';
 import { PortInUseError } from '../sources/listen.js';
 import { dataPaths } from './paths.js';
 import { armCrashPoints } from '../core/faults.js';
+import { SensorpipeMetrics } from '../observability/metrics.js';
+import { checkReadiness } from '../observability/readiness.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -48,6 +50,8 @@ export class Sensorpipe {
     private readonly deviceSync: NodeJS.Timeout,
     /** Batch jobs (resample, rollups, retention, …): started after the writer, stopped before it. */
     readonly scheduler: Scheduler,
+    /** Prometheus metrics of this instance (its own registry); `metrics.registerGauge` lets other components export state. */
+    readonly metrics: SensorpipeMetrics,
   ) {}
 
   static async start(config: Config, opts: StartOptions): Promise<Sensorpipe> {
@@ -62,7 +66,9 @@ export class Sensorpipe {
     const lake = await FsLake.open({ dir: paths.lake, partitioning: config.lake.partitioning, zstdLevel: config.lake.zstdLevel, logger });
     const registry = new MemoryRegistry(config.validation.unknownSensorPolicy, await warehouse.loadRegistry());
     const counters = new Counters();
+    const metrics = new SensorpipeMetrics({ clock, logger, maxSensorLabels: config.metrics.maxSensorLabels });
     const ingestor = new Ingestor({
+      observer: metrics,
       spool,
       registry,
       validation: config.validation,
@@ -71,11 +77,12 @@ export class Sensorpipe {
       logger,
       counters,
     });
-    const writer = new Writer({ spool, warehouse, lake, clock, logger }, config.writer);
+    const writer = new Writer({ spool, warehouse, lake, clock, logger, observer: metrics }, config.writer);
+    metrics.watch({ spool: () => spool.stats(), writer: () => writer.stats });
     // Whatever the last run left in the spool is written before new traffic arrives.
     await writer.drain();
     writer.start();
-    const scheduler = new Scheduler(allJobs(config), { warehouse, lake, clock, logger });
+    const scheduler = new Scheduler(allJobs(config), { warehouse, lake, clock, logger, observer: metrics });
     await scheduler.start();
 
     const syncDevices = () =>
@@ -112,6 +119,11 @@ export class Sensorpipe {
           sql: config.sql,
           status: { status: () => sp.status() },
           jobs: scheduler,
+          monitoring: {
+            metrics: () => metrics.render(),
+            readiness: () => checkReadiness({ warehouse, lakeDir: paths.lake, spool: () => spool.stats(), writer: () => writer.stats }),
+            notYetCounted: async () => ({ spoolRecords: (await spool.stats()).depthRecords, refusalsNotRecorded: counters.notRecordedSnapshot() }),
+          },
           ingestor,
           registry,
           lakeDir: paths.lake,
@@ -143,7 +155,7 @@ export class Sensorpipe {
       );
     }
 
-    sp = new Sensorpipe(config, paths, auth, spool, warehouse, lake, registry, counters, ingestor, writer, mqtt, http, httpPort, localToken, logger, deviceSync, scheduler);
+    sp = new Sensorpipe(config, paths, auth, spool, warehouse, lake, registry, counters, ingestor, writer, mqtt, http, httpPort, localToken, logger, deviceSync, scheduler, metrics);
     writeFileSync(paths.localToken, localToken + '\n', { mode: 0o600 });
     chmodSync(paths.localToken, 0o600);
     writeFileSync(
