@@ -14,17 +14,36 @@ import type { Warehouse } from '../../src/core/sinks.js';
 import { silentLogger, type SpoolRecord } from '../../src/core/types.js';
 import { validateMessage } from '../../src/pipeline/validate.js';
 import { DuckDbWarehouse } from '../../src/sinks/warehouse/duckdb-warehouse.js';
+import { PostgresWarehouse } from '../../src/sinks/warehouse/postgres-warehouse.js';
+import { TEST_PG, dropSchema, freshSchemaName } from './postgres.js';
 import type { Sample, SensorDef } from './quality-data.js';
 
 export interface TempWarehouse {
-  w: DuckDbWarehouse;
+  w: Warehouse;
   dir: string;
   cleanup(): Promise<void>;
 }
 
-/** A fresh DuckDB warehouse file in a temp dir; `now` is the clock for registration times. */
+/**
+ * A fresh warehouse; `now` is the clock for registration times. DuckDB (a file in a temp dir) by
+ * default; a fresh PostgreSQL schema when SENSORPIPE_TEST_WAREHOUSE=postgres (set by the
+ * *-postgres.test.ts files that run the same tests against PostgreSQL).
+ */
 export async function tempWarehouse(now: number): Promise<TempWarehouse> {
   const dir = await mkdtemp(join(tmpdir(), 'sensorpipe-quality-'));
+  if (process.env.SENSORPIPE_TEST_WAREHOUSE === 'postgres') {
+    const schema = freshSchemaName();
+    const w = await PostgresWarehouse.open({ connection: TEST_PG, schema, metricDefaults: {}, clock: { now: () => now } });
+    return {
+      w,
+      dir,
+      async cleanup() {
+        await w.close();
+        await dropSchema(schema);
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  }
   const w = await DuckDbWarehouse.open({ path: join(dir, 'w.duckdb'), metricDefaults: {}, clock: { now: () => now } });
   return {
     w,
