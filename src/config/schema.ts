@@ -124,9 +124,20 @@ export const configSchema = z
       .object({
         partitioning: z.enum(['date', 'date_sensor']).default('date'),
         zstdLevel: z.number().int().min(1).max(22).default(6),
+        /** Files replaced by compaction or archiving stay this long for readers that started before (docs/lake.md). */
+        replacedFileGraceS: z.number().int().nonnegative().default(900),
+        /** Lifecycle: partitions older than afterDays move to lake/archive/ (job lake_archive); null never. */
+        archive: z
+          .object({
+            afterDays: z.number().int().positive().nullable().default(null),
+            /** zstd level of archived files (the live files use zstdLevel). */
+            zstdLevel: z.number().int().min(1).max(22).default(19),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
-      .default({ partitioning: 'date', zstdLevel: 6 }),
+      .prefault({}),
     /** Which SQL warehouse: DuckDB (default) or PostgreSQL (src/sinks/warehouse/config.ts, docs/postgres.md). */
     warehouse: warehouseConfigSchema.prefault({}),
     sql: z
@@ -143,6 +154,18 @@ export const configSchema = z
         rollup_1d: z.object(jobSettings({ enabled: true, schedule: '*/5 * * * *', graceS: 0, maxCatchupWindows: 31 })).strict().prefault({}),
         /** When the data-quality checks (the `quality` section) run; each check covers closed windows. */
         quality: z.object(jobSettings({ enabled: true, schedule: '*/15 * * * *', graceS: 300, maxCatchupWindows: 48 })).strict().prefault({}),
+        /** Merges the small files of closed lake partitions (docs/lake.md, Compaction). */
+        lake_compact: z
+          .object({
+            ...jobSettings({ enabled: true, schedule: '20 * * * *', graceS: 3600, maxCatchupWindows: 1 }),
+            /** A partition is compacted once it has at least this many live files smaller than smallFileBytes. */
+            minFiles: z.number().int().min(2).default(4),
+            smallFileBytes: z.number().int().positive().default(64 * 1024 * 1024),
+          })
+          .strict()
+          .prefault({}),
+        /** Moves lake partitions older than lake.archive.afterDays to lake/archive/. */
+        lake_archive: z.object(jobSettings({ enabled: true, schedule: '40 3 * * *', graceS: 0, maxCatchupWindows: 1 })).strict().prefault({}),
         retention: z
           .object({
             ...jobSettings({ enabled: false, schedule: '30 3 * * *', graceS: 0, maxCatchupWindows: 1 }),

@@ -6,6 +6,7 @@
  */
 import type { Config } from '../config/schema.js';
 import type { Level } from './aggregate.js';
+import { LakeArchiveJob, LakeCompactJob } from './lake-jobs.js';
 import { resampleJob } from './resample.js';
 import { RetentionJob } from './retention.js';
 import { rollup1dJob, rollup1hJob } from './rollup.js';
@@ -32,8 +33,19 @@ export function buildJobs(jobs: JobsConfig, extra: JobEntry[] = []): JobEntry[] 
   ];
 }
 
-/** Every job of a configuration: the aggregates, the data-quality checks, retention. */
+/** The lake's maintenance jobs: compaction, then archiving (docs/lake.md). */
+export function lakeJobs(config: Config): JobEntry[] {
+  const { lake, jobs } = config;
+  const graceMs = lake.replacedFileGraceS * 1000;
+  const c = jobs.lake_compact;
+  return [
+    { job: new LakeCompactJob({ minFiles: c.minFiles, smallFileBytes: c.smallFileBytes, zstdLevel: lake.zstdLevel, graceMs }), settings: settings(c) },
+    { job: new LakeArchiveJob({ afterDays: lake.archive.afterDays, zstdLevel: lake.archive.zstdLevel, graceMs }), settings: settings(jobs.lake_archive) },
+  ];
+}
+
+/** Every job of a configuration: the aggregates, the data-quality checks, the lake jobs, retention. */
 export function allJobs(config: Config): JobEntry[] {
   const quality = config.jobs.quality.enabled ? qualityJobs(config).map((job) => ({ job, settings: settings(config.jobs.quality) })) : [];
-  return buildJobs(config.jobs, quality);
+  return buildJobs(config.jobs, [...quality, ...lakeJobs(config)]);
 }

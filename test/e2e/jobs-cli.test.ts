@@ -90,7 +90,7 @@ test('without a server: retention --dry-run prints what it would delete per tabl
 
   const unknown = await cli(['jobs', 'run', 'nope']);
   assert.equal(unknown.code, 2);
-  assert.match(unknown.stderr, /unknown job "nope"; the jobs are: resample, rollup_1h, rollup_1d, quality.completeness, quality.spike, quality.stuck, quality.rate_of_change, quality.drift, quality.group_consistency, quality.rules, quality.ingest, retention/);
+  assert.match(unknown.stderr, /unknown job "nope"; the jobs are: resample, rollup_1h, rollup_1d, quality.completeness, quality.spike, quality.stuck, quality.rate_of_change, quality.drift, quality.group_consistency, quality.rules, quality.ingest, lake_compact, lake_archive, (digest, )?retention/);
   const badTime = await cli(['jobs', 'run', 'resample', '--from', 'last tuesday']);
   assert.equal(badTime.code, 2);
   assert.match(badTime.stderr, /--from "last tuesday" is not a time/);

@@ -6,6 +6,7 @@ import type { JobRun } from '../../jobs/job-runs.js';
 import { JobRangeError, Scheduler, UnknownJobError, type JobInfo, type ProgressEvent, type RangeSummary } from '../../jobs/scheduler.js';
 import { parseTime } from '../../jobs/windows.js';
 import { dataPaths } from '../../runtime/paths.js';
+import { FsLake } from '../../sinks/lake/fs-lake.js';
 import { DuckDbWarehouse, WarehouseLockedError, WarehouseMissingError } from '../../sinks/warehouse/duckdb-warehouse.js';
 import type { Config } from '../../config/schema.js';
 import { configFrom, type CommonFlags } from '../config-flags.js';
@@ -45,12 +46,16 @@ async function withLocalScheduler<T>(config: Config, mode: 'read' | 'write', fn:
     if (err instanceof WarehouseMissingError) throw new CliError(err.message, EXIT.unavailable);
     throw err;
   }
+  // Running jobs needs the lake too (lake_compact, lake_archive); no server holds it, as the warehouse lock shows.
+  let lake: FsLake | null = null;
   try {
-    return await fn(new Scheduler(allJobs(config), { warehouse: wh, logger: silentLogger }));
+    if (mode === 'write') lake = await FsLake.open({ dir: paths.lake, partitioning: config.lake.partitioning, zstdLevel: config.lake.zstdLevel });
+    return await fn(new Scheduler(allJobs(config), { warehouse: wh, lake, logger: silentLogger }));
   } catch (err) {
     if (err instanceof UnknownJobError || err instanceof JobRangeError) throw new CliError(err.message, EXIT.usage);
     throw err;
   } finally {
+    await lake?.close();
     await wh.close();
   }
 }
@@ -152,6 +157,8 @@ export function registerJobs(program: Command): void {
           '  sensorpipe jobs run rollup_1h --from 2015-02-04 --to 2015-02-11\n' +
           '  sensorpipe jobs run rollup_1d --from -30d\n' +
           '  sensorpipe jobs run retention --dry-run                             # what would be deleted, per table\n' +
+          '  sensorpipe jobs run lake_archive --dry-run                          # lake partitions that would move to lake/archive/\n' +
+          '  sensorpipe jobs run lake_compact                                    # merge small files of closed lake partitions now\n' +
           'Backfill the levels in order: resample, then rollup_1h, then rollup_1d.',
       ),
   ).action(async (job: string, flags: RemoteFlags & { from?: string; to?: string; dryRun?: boolean }) => {
@@ -258,6 +265,12 @@ function printSummary(s: RangeSummary, json: boolean): void {
         ['table', 'keepDays', 'cutoff', 'rows', 'from', 'to', 'heldBack'],
         false,
       );
+    }
+    const partitions = (s.runs ?? []).flatMap((r) => (Array.isArray(r.detail?.partitionsDetail) ? (r.detail.partitionsDetail as Record<string, unknown>[]) : []));
+    if (partitions.length > 0) {
+      // lake_compact / lake_archive: every partition rewritten (or that would be), bytes before and after.
+      printRows(partitions.map((p) => ({ ...p, bytesAfter: p.bytesAfter ?? '' })), ['dir', 'to', 'files', 'rows', 'bytes', 'bytesAfter'], false);
+      for (const r of s.runs ?? []) if (typeof r.detail?.estimate === 'string') process.stdout.write(`estimate: ${r.detail.estimate}\n`);
     }
     for (const r of s.runs ?? []) if (r.status === 'skipped') process.stdout.write(`skipped ${short(r.windowStart)}: ${String(r.detail?.skipped ?? '')}\n`);
   }

@@ -6,6 +6,7 @@
 import type { Lake } from '../../core/sinks.js';
 import { silentLogger, type DerivedQuarantine, type Logger, type SinkBatch } from '../../core/types.js';
 import { COMMITTED_OFFSET_PATH, quarantineFilePath, rawFilePath, type LakePartitioning } from './layout.js';
+import { ensureManifest } from './manifest.js';
 import { ParquetEncoder, type EncodeJob, type ParquetEncoding, type QuarantineRow, type RawRow } from './parquet-encoder.js';
 import type { LakeStore, StagedFile } from './store.js';
 
@@ -120,6 +121,7 @@ export class ParquetLake implements Lake {
       this.log.warn({ removed }, `removed ${removed.length} temporary file(s) left by a write that was interrupted (a crash mid-batch); the batch is rewritten when the spool replays it`);
     }
     this.committed = await this.readCommitted();
+    await ensureManifest(this.store); // SQL readers of the lake open it (docs/lake.md, reader rule)
     this.encoder = await ParquetEncoder.create(this.opts.encoding);
   }
 

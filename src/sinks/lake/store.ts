@@ -5,7 +5,7 @@
  *
  * Relative paths use `/` and come from layout.ts. Every method throws only on infrastructure faults.
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { isTempName, mkdirp, publishFiles, tempPathFor, writeFileAtomic } from './atomic-file.js';
 
@@ -14,6 +14,13 @@ export interface StagedFile {
   staged: string;
   /** Where it must appear in the lake. */
   relPath: string;
+}
+
+/** A published file with its size and modification time (for maintenance plans and the catalog). */
+export interface LakeFileInfo {
+  relPath: string;
+  bytes: number;
+  modifiedMs: number;
 }
 
 export interface LakeStore {
@@ -27,6 +34,14 @@ export interface LakeStore {
   discard(staged: string[]): Promise<void>;
   /** Published files under `prefix` (relative paths, sorted); never temporaries. */
   list(prefix: string): Promise<string[]>;
+  /** Like `list`, with sizes and modification times. */
+  listInfo(prefix: string): Promise<LakeFileInfo[]>;
+  /**
+   * Local paths a DuckDB reader can open for these published files (compaction, archiving). The
+   * file system returns the files themselves; an object store downloads them to a local temporary
+   * directory and deletes it on `release`. Throws when a file is missing.
+   */
+  openLocal(relPaths: string[]): Promise<{ paths: string[]; release(): Promise<void> }>;
   remove(relPath: string): Promise<void>;
   /** Small state objects: null when absent. `writeText` is atomic. */
   readText(relPath: string): Promise<string | null>;
@@ -75,6 +90,22 @@ export class FsLakeStore implements LakeStore {
       if (!isTempName(name)) files.push(this.rel(path));
     });
     return files.sort();
+  }
+
+  async listInfo(prefix: string): Promise<LakeFileInfo[]> {
+    const paths = await this.list(prefix);
+    return Promise.all(
+      paths.map(async (relPath) => {
+        const st = await stat(this.abs(relPath));
+        return { relPath, bytes: st.size, modifiedMs: st.mtimeMs };
+      }),
+    );
+  }
+
+  async openLocal(relPaths: string[]): Promise<{ paths: string[]; release(): Promise<void> }> {
+    const paths = relPaths.map((p) => this.abs(p));
+    await Promise.all(paths.map((p) => stat(p))); // a missing file fails here, with its path in the error
+    return { paths, release: async () => undefined };
   }
 
   async remove(relPath: string): Promise<void> {
