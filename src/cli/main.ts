@@ -5,6 +5,7 @@ import { registerDevices } from './commands/devices.js';
 import { registerQuery } from './commands/query.js';
 import { registerSimulate } from './commands/simulate.js';
 import { registerJobs } from './commands/jobs.js';
+import { registerReport } from './commands/report.js';
 import { registerImport } from './commands/import.js';
 import { CliError, EXIT } from './output.js';
 
@@ -28,6 +29,7 @@ registerDevices(program);
 registerQuery(program);
 registerSimulate(program);
 registerJobs(program);
+registerReport(program);
 registerImport(program);
 
 try {

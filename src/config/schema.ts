@@ -154,6 +154,15 @@ export const configSchema = z
         rollup_1d: z.object(jobSettings({ enabled: true, schedule: '*/5 * * * *', graceS: 0, maxCatchupWindows: 31 })).strict().prefault({}),
         /** When the data-quality checks (the `quality` section) run; each check covers closed windows. */
         quality: z.object(jobSettings({ enabled: true, schedule: '*/15 * * * *', graceS: 300, maxCatchupWindows: 48 })).strict().prefault({}),
+        /** The weekly data-quality digest (docs/digest.md): made on Mondays for the ISO week that just ended. */
+        digest: z
+          .object({
+            ...jobSettings({ enabled: true, schedule: '0 6 * * 1', graceS: 0, maxCatchupWindows: 1 }),
+            /** Base URL where <lake>/reports/digest is served (a web server, a file share); the announcement then links <reportUrl>/<week>/digest.html. */
+            reportUrl: z.url().nullable().default(null),
+          })
+          .strict()
+          .prefault({}),
         /** Merges the small files of closed lake partitions (docs/lake.md, Compaction). */
         lake_compact: z
           .object({

@@ -12,6 +12,8 @@ import { RetentionJob } from './retention.js';
 import { rollup1dJob, rollup1hJob } from './rollup.js';
 import type { JobEntry, JobSettings } from './types.js';
 import { qualityJobs } from '../quality/index.js';
+import type { NotifierSet } from '../core/notify.js';
+import { digestJobs } from '../monitoring/digest/index.js';
 
 type JobsConfig = Config['jobs'];
 
@@ -44,8 +46,8 @@ export function lakeJobs(config: Config): JobEntry[] {
   ];
 }
 
-/** Every job of a configuration: the aggregates, the data-quality checks, the lake jobs, retention. */
-export function allJobs(config: Config): JobEntry[] {
+/** Every job of a configuration (`deps.notifiers`: where the digest is announced): the aggregates, the data-quality checks, the lake jobs, retention. */
+export function allJobs(config: Config, deps: { notifiers?: NotifierSet | null } = {}): JobEntry[] {
   const quality = config.jobs.quality.enabled ? qualityJobs(config).map((job) => ({ job, settings: settings(config.jobs.quality) })) : [];
-  return buildJobs(config.jobs, [...quality, ...lakeJobs(config)]);
+  return buildJobs(config.jobs, [...quality, ...lakeJobs(config), ...digestJobs(config, deps)]);
 }

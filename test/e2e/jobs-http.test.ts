@@ -59,7 +59,7 @@ test('with a server: the same commands go through /v1/jobs (streamed), and the r
   assert.equal(list.code, 0, list.stderr);
   const jobs = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { name: string; lastRun: { windowStart: string } | null });
   const quality = ['completeness', 'spike', 'stuck', 'rate_of_change', 'drift', 'group_consistency', 'rules', 'ingest'].map((c) => `quality.${c}`);
-  assert.deepEqual(jobs.map((j) => j.name), ['resample', 'rollup_1h', 'rollup_1d', ...quality, 'lake_compact', 'lake_archive', 'retention']);
+  assert.deepEqual(jobs.map((j) => j.name), ['resample', 'rollup_1h', 'rollup_1d', ...quality, 'lake_compact', 'lake_archive', 'digest', 'retention']);
   assert.equal(jobs[0].lastRun?.windowStart, '2015-02-05T01:00:00.000Z');
   const hist = await cli(['jobs', 'history', '--job', 'nope']);
   assert.equal(hist.code, 2);

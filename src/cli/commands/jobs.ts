@@ -199,7 +199,7 @@ function progressPrinter(job: string): (e: ProgressEvent) => void {
   };
 }
 
-async function runRemote(
+export async function runRemote(
   target: ServerTarget,
   job: string,
   body: { from?: string; to?: string; dryRun: boolean },
