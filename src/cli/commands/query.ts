@@ -52,29 +52,74 @@ export function registerQuery(program: Command): void {
 
   program
     .command('status')
-    .description('counts by outcome and reason, spool depth and oldest unwritten age, writer state')
+    .description('accounting (received = accepted + quarantined + rejected by source and reason, any time range), spool depth and oldest unwritten age, writer state')
     .option('--url <url>', 'server URL (default: the server running on --data-dir)')
     .option('--token <token>', 'API token')
-    .option('--json', 'print the whole status as JSON')
-    .action(async (flags: RemoteFlags) => {
+    .option('--from <time>', 'accounting from this time (ISO-8601 or epoch ms, by arrival; counted per hour)')
+    .option('--to <time>', 'accounting up to this time (exclusive; default: now)')
+    .option('--json', 'print the whole status as JSON, with the accounting report under "identity"')
+    .addHelpText('after', '\nExamples:\n  sensorpipe status\n  sensorpipe status --from 2026-12-01T00:00Z --to 2026-12-02T00:00Z\n  sensorpipe status --json')
+    .action(async (flags: RemoteFlags & { from?: string; to?: string }) => {
       const config = configFrom(program.opts<CommonFlags>());
       const target = findServer({ url: flags.url, token: flags.token, dataDir: config.dataDir });
       if (!target) throw new CliError(`no Sensorpipe server runs on ${dataPaths(config.dataDir).root}; start one with \`npm start\` or pass --url`, EXIT.unavailable);
-      const s = await callServer<StatusShape>(target, 'GET', '/v1/status');
+      const range = new URLSearchParams();
+      if (flags.from) range.set('from', flags.from);
+      if (flags.to) range.set('to', flags.to);
+      const [s, identity] = await Promise.all([
+        callServer<StatusShape>(target, 'GET', '/v1/status'),
+        callServer<AccountingShape>(target, 'GET', `/v1/accounting${range.size ? `?${range}` : ''}`),
+      ]);
       if (flags.json) {
-        process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ ...s, identity }, null, 2) + '\n');
         return;
       }
-      const a = s.accounting;
-      const age = s.oldestUnwrittenAgeMs === null ? '-' : `${(s.oldestUnwrittenAgeMs / 1000).toFixed(1)} s`;
-      process.stdout.write(
-        `received ${a.received} = accepted ${a.accepted} + quarantined ${a.quarantined} + rejected ${a.rejected}   (duplicates among accepted: ${a.duplicates})\n` +
-          `spool: ${s.spool.depthRecords} records / ${s.spool.depthBytes} bytes waiting (limit ${s.spool.limitBytes}), oldest unwritten ${age}\n` +
-          `writer: ${s.writer.batches} batches, ${s.writer.records} records${s.writer.lastError ? `, FAILING: ${s.writer.lastError}` : ''}\n\n`,
-      );
-      const rows = a.byReason.filter((r) => r.outcome !== 'accepted' && r.outcome !== 'duplicate');
+      process.stdout.write(formatStatus(s, identity));
+      const rows = identity.byReason;
       if (rows.length) printRows(rows as unknown as Record<string, unknown>[], ['source', 'outcome', 'reason', 'items'], false);
     });
+}
+
+/** The text `sensorpipe status` prints above the per-reason table. */
+export function formatStatus(s: StatusShape, a: AccountingShape): string {
+  const age = s.oldestUnwrittenAgeMs === null ? '-' : `${(s.oldestUnwrittenAgeMs / 1000).toFixed(1)} s`;
+  const line = (label: string, t: AccountingShape['totals']) =>
+    `${label}received ${t.received} = accepted ${t.accepted} + quarantined ${t.quarantined} + rejected ${t.rejected}   (duplicates among accepted: ${t.duplicates})\n`;
+  const range = a.from || a.to ? `accounting ${a.from ?? 'start'} .. ${a.to ?? 'now'} (whole hours)\n` : '';
+  const perSource = a.bySource.length > 1 ? a.bySource.map((b) => line(`  ${b.source}: `, b)).join('') : '';
+  const balance = a.balanced ? '' : `NOT BALANCED: ${a.problems.join('; ')}\n`;
+  const unrecorded = a.notYetCounted?.refusalsNotRecorded.reduce((n, r) => n + r.items, 0) ?? 0;
+  const waiting = a.notYetCounted?.spoolRecords ?? 0;
+  const pending = unrecorded + waiting > 0 ? `not counted yet: ${waiting} spool records waiting to be written; ${unrecorded} refusals the spool could not record\n` : '';
+  return (
+    range +
+    line('', a.totals) +
+    perSource +
+    balance +
+    pending +
+    `spool: ${s.spool.depthRecords} records / ${s.spool.depthBytes} bytes waiting (limit ${s.spool.limitBytes}), oldest unwritten ${age}\n` +
+    `writer: ${s.writer.batches} batches, ${s.writer.records} records${s.writer.lastError ? `, FAILING: ${s.writer.lastError}` : ''}\n\n`
+  );
+}
+
+interface AccountingTotalsShape {
+  received: number;
+  accepted: number;
+  quarantined: number;
+  rejected: number;
+  duplicates: number;
+}
+
+/** GET /v1/accounting (src/api/routes/monitoring.ts). */
+interface AccountingShape {
+  from: string | null;
+  to: string | null;
+  totals: AccountingTotalsShape;
+  balanced: boolean;
+  problems: string[];
+  bySource: ({ source: string } & AccountingTotalsShape)[];
+  byReason: { source: string; outcome: string; reason: string; items: number }[];
+  notYetCounted?: { spoolRecords: number; refusalsNotRecorded: { source: string; reason: string; items: number }[] };
 }
 
 interface StatusShape {
