@@ -68,12 +68,12 @@ export class AlertStore {
       }
       for (const e of events) {
         await tx.run(
-          `INSERT INTO alert_events (at, alert_id, rule, labels, from_state, to_state, value, summary)
+          `INSERT INTO alert_events (event_at, alert_id, rule, labels, from_state, to_state, value, summary)
            VALUES (CAST($1 AS TIMESTAMP), $2, $3, $4, $5, $6, $7, $8)`,
           [ts(e.at), e.alertId, e.rule, JSON.stringify(e.labels), e.from, e.to, finite(e.value), e.summary],
         );
       }
-      await tx.run('DELETE FROM alert_events WHERE at < CAST($1 AS TIMESTAMP)', [ts(keepFrom)]);
+      await tx.run('DELETE FROM alert_events WHERE event_at < CAST($1 AS TIMESTAMP)', [ts(keepFrom)]);
     });
   }
 
@@ -92,10 +92,10 @@ export class AlertStore {
   /** State changes, newest first. */
   async history(limit: number): Promise<AlertEvent[]> {
     const rows = await this.warehouse.jobTransaction((tx) =>
-      tx.all<Row>('SELECT * FROM alert_events ORDER BY at DESC, alert_id LIMIT $1', [Math.max(1, Math.floor(limit))]),
+      tx.all<Row>('SELECT * FROM alert_events ORDER BY event_at DESC, alert_id LIMIT $1', [Math.max(1, Math.floor(limit))]),
     );
     return rows.map((r) => ({
-      at: msOf(r.at) as EpochMs,
+      at: msOf(r.event_at) as EpochMs,
       alertId: String(r.alert_id),
       rule: String(r.rule) as RuleName,
       labels: labelsOf(r.labels),

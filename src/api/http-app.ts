@@ -8,6 +8,7 @@ import { systemClock, type Clock, type Logger } from '../core/types.js';
 import type { Ingestor } from '../pipeline/ingestor.js';
 import { ingestRoutes, type IngestDeps } from './routes/ingest.js';
 import { jobsRoutes, type JobsApi } from './routes/jobs.js';
+import { alertsRoutes, recordSqlLatency, type AlertsApi } from './routes/alerts.js';
 import { monitoringRoutes, type MonitoringApi } from './routes/monitoring.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { quarantineRoutes } from './routes/quarantine.js';
@@ -40,6 +41,8 @@ export interface HttpAppDeps {
   lakeDir?: string;
   /** Job administration (routes/jobs.ts): without it the /v1/jobs routes are not registered. */
   jobs?: JobsApi;
+  /** Alerting (routes/alerts.ts): without it GET /v1/alerts is not registered and /v1/sql durations are not tracked. */
+  alerts?: AlertsApi & { recordSqlDuration(ms: number): void };
   /** /metrics and /readyz (routes/monitoring.ts): without it only /v1/accounting is registered. */
   monitoring?: MonitoringApi;
 }
@@ -55,6 +58,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   // The dashboard at / (routes/web.ts): static files, no token; its data calls use the API below.
   webRoutes(app);
+  if (deps.alerts) recordSqlLatency(app, (ms) => deps.alerts!.recordSqlDuration(ms));
   // OpenAPI from the route schemas: swagger must be registered before the routes (it collects them
   // in an onRoute hook), so every route is registered inside the plugin below, loaded after it.
   void app.register(swagger, {
@@ -90,6 +94,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
       });
     }
     if (deps.jobs) jobsRoutes(api, { auth: deps.auth, jobs: deps.jobs, clock: deps.clock ?? systemClock });
+    if (deps.alerts) alertsRoutes(api, { auth: deps.auth, alerts: deps.alerts });
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {

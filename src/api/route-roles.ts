@@ -40,6 +40,8 @@ export const ROUTE_ROLES: Record<string, Access> = {
   'GET /v1/jobs': READERS,
   'GET /v1/jobs/history': READERS,
   'POST /v1/jobs/:name/run': ['admin'],
+  // routes/alerts.ts (docs/alerting.md)
+  'GET /v1/alerts': READERS,
 };
 
 /** The roles allowed on a route; throws for a route missing from the table (so none is forgotten). */

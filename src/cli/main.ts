@@ -7,6 +7,7 @@ import { registerSimulate } from './commands/simulate.js';
 import { registerJobs } from './commands/jobs.js';
 import { registerReport } from './commands/report.js';
 import { registerImport } from './commands/import.js';
+import { registerExport } from './commands/export.js';
 import { CliError, EXIT } from './output.js';
 
 const program = new Command('sensorpipe')
@@ -31,6 +32,7 @@ registerSimulate(program);
 registerJobs(program);
 registerReport(program);
 registerImport(program);
+registerExport(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -18,6 +18,8 @@ import { Scheduler } from '../jobs/scheduler.js';
 import { PortInUseError } from '../sources/listen.js';
 import { dataPaths } from './paths.js';
 import { armCrashPoints } from '../core/faults.js';
+import { Alerting } from '../alerting/runtime.js';
+import { Notifiers } from '../notifiers/notifier-set.js';
 import { SensorpipeMetrics } from '../observability/metrics.js';
 import { checkReadiness } from '../observability/readiness.js';
 
@@ -30,6 +32,11 @@ export interface StartOptions {
 
 /** One Sensorpipe process with embedded defaults: spool, DuckDB warehouse, file lake, Aedes broker, HTTP. */
 export class Sensorpipe {
+  /** Where notifications go (config `notifiers`); the alert manager and the digest send through it. */
+  notifiers: Notifiers = new Notifiers([]);
+  /** Alert rules, states and notifications (docs/alerting.md); null when stopped. */
+  alerting: Alerting | null = null;
+
   private constructor(
     readonly config: Config,
     readonly paths: ReturnType<typeof dataPaths>,
@@ -82,8 +89,10 @@ export class Sensorpipe {
     // Whatever the last run left in the spool is written before new traffic arrives.
     await writer.drain();
     writer.start();
+    const notifiers = Notifiers.fromConfig(config.notifiers, { clock, logger });
     const scheduler = new Scheduler(allJobs(config), { warehouse, lake, clock, logger, observer: metrics });
     await scheduler.start();
+    const alerting = await Alerting.start(config.alerts, { warehouse, spoolStats: () => spool.stats(), notifiers, clock, logger });
 
     const syncDevices = () =>
       warehouse.syncDevices(auth.listDevices()).catch((err: Error) => logger.warn({ err }, 'could not mirror devices into the warehouse'));
@@ -119,6 +128,7 @@ export class Sensorpipe {
           sql: config.sql,
           status: { status: () => sp.status() },
           jobs: scheduler,
+          alerts: alerting,
           monitoring: {
             metrics: () => metrics.render(),
             readiness: () => checkReadiness({ warehouse, lakeDir: paths.lake, spool: () => spool.stats(), writer: () => writer.stats }),
@@ -156,6 +166,8 @@ export class Sensorpipe {
     }
 
     sp = new Sensorpipe(config, paths, auth, spool, warehouse, lake, registry, counters, ingestor, writer, mqtt, http, httpPort, localToken, logger, deviceSync, scheduler, metrics);
+    sp.notifiers = notifiers;
+    sp.alerting = alerting;
     writeFileSync(paths.localToken, localToken + '\n', { mode: 0o600 });
     chmodSync(paths.localToken, 0o600);
     writeFileSync(
@@ -194,6 +206,7 @@ export class Sensorpipe {
     clearInterval(this.deviceSync);
     // Jobs first: a run in progress finishes its window, backfills stop between windows.
     await this.scheduler.stop();
+    await this.alerting?.stop();
     await this.mqtt?.close();
     await this.http?.close();
     await this.writer.stop({ drain: true });

@@ -26,7 +26,7 @@ export const ALERTS_DDL: readonly string[] = [
     updated_at TIMESTAMP NOT NULL
   )`,
   `CREATE TABLE IF NOT EXISTS alert_events (
-    at TIMESTAMP NOT NULL,
+    event_at TIMESTAMP NOT NULL,
     alert_id VARCHAR NOT NULL,
     rule VARCHAR NOT NULL,
     labels VARCHAR NOT NULL,
