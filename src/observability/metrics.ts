@@ -27,7 +27,7 @@ export interface GaugeDefinition {
   name: string;
   help: string;
   labelNames?: string[];
-  /** Called at every scrape; what it returns is the gauge's whole content. A throw leaves the gauge empty and is logged. */
+  /** Called at every scrape; what it returns is the gauge's whole content. A throw leaves the gauge empty (NaN without labels), counted and logged. */
   read(): GaugeSample[] | Promise<GaugeSample[]>;
 }
 
@@ -145,6 +145,8 @@ export class SensorpipeMetrics implements PipelineObserver {
             else this.set(s.value);
           }
         } catch (err) {
+          // prom-client always exposes a gauge without labels; NaN says "unknown" where 0 would be a value.
+          if (!def.labelNames?.length) this.set(NaN);
           collectErrors.inc({ metric: def.name });
           logger.warn({ err, metric: def.name }, `could not read metric ${def.name}; it is left out of this scrape`);
         }
