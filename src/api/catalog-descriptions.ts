@@ -83,6 +83,8 @@ export const DATASET_DOCS: Record<string, DatasetDoc> = {
   'lake:raw': { description: 'Parquet lake: every accepted reading as received, Hive-partitioned by date (of ts)' },
   'lake:quarantine': { description: 'Parquet lake: quarantined items, partitioned by date (of received_at) and reason' },
   'lake:aggregates': { description: 'Parquet lake: aggregate exports, partitioned by resolution and date' },
+  'lake:archive/raw': { description: 'Parquet lake archive: raw partitions older than lake.archive.afterDays, same layout, stronger compression' },
+  'lake:archive/quarantine': { description: 'Parquet lake archive: quarantine partitions older than lake.archive.afterDays' },
   'export:readings': { description: 'GET /v1/readings: JSON, CSV or Parquet exports of raw or aggregated readings' },
 };
 

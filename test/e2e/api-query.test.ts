@@ -231,7 +231,7 @@ test('sensors: PUT (admin) updates warehouse and validation registry; quarantine
   assert.equal(quarantine.rows, 3);
   assert.equal(quarantine.columns.find((c) => c.name === 'replayed_at')!.type, 'TIMESTAMP');
   assert.equal(cat.datasets.find((d) => d.name === 'v_hourly')!.kind, 'view');
-  assert.deepEqual(cat.datasets.filter((d) => d.kind === 'lake').map((d) => d.name), ['lake:raw', 'lake:quarantine', 'lake:aggregates']);
+  assert.deepEqual(cat.datasets.filter((d) => d.kind === 'lake').map((d) => d.name), ['lake:raw', 'lake:quarantine', 'lake:aggregates', 'lake:archive/raw', 'lake:archive/quarantine']);
   for (const [from, to] of [['lake:raw', 'readings'], ['readings', 'readings_1m'], ['readings_1m', 'readings_1h'], ['readings_1h', 'readings_1d'], ['readings_1d', 'export:readings']]) {
     assert.ok(cat.lineage.some((e) => e.from === from && e.to === to), `${from} -> ${to}`);
   }

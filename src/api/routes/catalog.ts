@@ -6,12 +6,16 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { liveOf, readManifest } from '../../sinks/lake/manifest.js';
+import { FsLakeStore } from '../../sinks/lake/store.js';
 import type { HttpAppDeps } from '../http-app.js';
 import { requireRole } from '../auth-hook.js';
 import { DATASET_DOCS, LINEAGE } from '../catalog-descriptions.js';
 import { authResponses, rolesFor, rolesNote, securityFor } from '../route-roles.js';
 
 const LAKE_PREFIXES = ['raw', 'quarantine', 'aggregates'];
+/** Data sets whose files the lake manifest governs (compaction, archive): only live files count. */
+const MANIFEST_PREFIXES = new Set(['raw', 'quarantine', 'archive/raw', 'archive/quarantine']);
 const MAX_FILES_WALKED = 100_000;
 
 function walk(dir: string, acc: { files: number; bytes: number; newest: number }): void {
@@ -119,9 +123,21 @@ export function catalogRoutes(app: FastifyInstance, deps: HttpAppDeps): void {
           columns: t.columns.map((c) => ({ ...c, description: doc?.columns?.[c.name] ?? null })),
         });
       }
-      for (const prefix of LAKE_PREFIXES) {
+      const store = deps.lakeDir ? new FsLakeStore(deps.lakeDir) : null;
+      const manifest = store ? await readManifest(store) : null;
+      for (const prefix of [...LAKE_PREFIXES, 'archive/raw', 'archive/quarantine']) {
         const acc = { files: 0, bytes: 0, newest: 0 };
-        if (deps.lakeDir) walk(join(deps.lakeDir, prefix), acc);
+        if (store && manifest && MANIFEST_PREFIXES.has(prefix)) {
+          // Files replaced by compaction or archiving stay a while for running readers; they are not data any more.
+          const info = await store.listInfo(prefix);
+          const live = new Set(liveOf(manifest, info.map((f) => f.relPath).filter((p) => p.endsWith('.parquet')), prefix));
+          for (const f of info) {
+            if (!live.has(f.relPath)) continue;
+            acc.files++;
+            acc.bytes += f.bytes;
+            acc.newest = Math.max(acc.newest, f.modifiedMs);
+          }
+        } else if (deps.lakeDir) walk(join(deps.lakeDir, prefix), acc);
         datasets.push({
           name: `lake:${prefix}`,
           kind: 'lake',
