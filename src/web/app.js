@@ -1,6 +1,7 @@
 // The dashboard shell: token prompt, navigation (hash routes), one view at a time.
 import { takeTokenFromHash, token, onUnauthorized, api } from './api.js';
 import * as views from './views.js';
+import { alerts } from './alerts-view.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -50,6 +51,7 @@ function route() {
   else if (name === 'quarantine') cleanup = views.quarantine(main, params);
   else if (name === 'quality') cleanup = views.quality(main);
   else if (name === 'jobs') cleanup = views.jobs(main);
+  else if (name === 'alerts') cleanup = alerts(main);
   else cleanup = views.overview(main);
 }
 

@@ -37,7 +37,12 @@ test('dashboard: overview, sensors, zoomable chart with real points, quarantine 
   }
   const { chromium } = await import('playwright-core');
   const tmp = tempDir('sensorpipe-dashboard-');
-  const sp = await startServer(tmp.dir);
+  // Alerts: any error fires the error-rate rule at once; a notifier nobody listens to shows as failing.
+  const sp = await startServer(tmp.dir, {
+    alerts: { rules: { error_rate: { forS: 0, threshold: 0.001, minItems: 1 } } },
+    notifiers: [{ name: 'nobody-listens', kind: 'teams', url: 'http://127.0.0.1:1/webhook', maxAttempts: 1 }],
+  });
+  await sp.alerting!.manager.evaluateNow(); // the error-rate window starts before any traffic
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
   t.after(async () => {
     await browser.close();
@@ -184,6 +189,19 @@ test('dashboard: overview, sensors, zoomable chart with real points, quarantine 
     t.diagnostic('POST /v1/quarantine/replay does not exist on this server: the page says replay is not available');
   }
   await page.screenshot({ path: join(ARTIFACTS, 'dashboard-quarantine.png'), fullPage: true });
+
+  // ---- alerts: the bad message made the error-rate rule fire; the notifier failure is shown
+  await sp.alerting!.manager.evaluateNow();
+  await page.goto(`${base}/#/alerts`);
+  const firing = page.locator('tr[data-alert="error_rate"][data-state="firing"]');
+  await firing.waitFor();
+  assert.match((await firing.textContent()) ?? '', /error rate 0\.\d+ % \(> 0\.10 %\): \d+ of \d+ items/); // the bad message and its replay
+  assert.equal(await page.locator('[data-tile="firing"] .tile-value').textContent(), '1');
+  const notifierRow = page.locator('tr[data-notifier="nobody-listens"]');
+  assert.equal(await notifierRow.getAttribute('data-status'), 'failing');
+  assert.match((await notifierRow.textContent()) ?? '', /127\.0\.0\.1:1.*after 1 attempt/);
+  assert.ok(await page.locator('tr[data-event="error_rate"]').count() >= 1, 'the history lists the change to firing');
+  await page.screenshot({ path: join(ARTIFACTS, 'dashboard-alerts.png'), fullPage: true });
 
   // ---- quality and jobs: a table, or "not available"
   for (const view of ['quality', 'jobs']) {

@@ -48,6 +48,7 @@ export function webRoutes(app: FastifyInstance): void {
     ['api.js', join(dir, 'api.js')],
     ['charts.js', join(dir, 'charts.js')],
     ['views.js', join(dir, 'views.js')],
+    ['alerts-view.js', join(dir, 'alerts-view.js')],
     ['style.css', join(dir, 'style.css')],
     ['vendor/uplot.js', join(vendor, 'uPlot.esm.js')],
     ['vendor/uplot.css', join(vendor, 'uPlot.min.css')],
