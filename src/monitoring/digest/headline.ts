@@ -44,11 +44,11 @@ export function headlineItems(d: Digest): HeadlineItem[] {
       note: `${fmtInt(h.quarantined)} of ${fmtInt(h.accepted + h.quarantined)} items; ${fmtInt(h.rejected)} rejected`,
     },
     {
-      label: 'Quality findings',
-      value: `${fmtInt(h.findings.critical)} critical, ${fmtInt(h.findings.warning)} warning`,
-      change: c.outliers === null ? null : `${deltaCount(c.outliers)} outliers`,
+      label: 'Outliers',
+      value: `${fmtInt(h.outliers)} (${ratePct(h.readings > 0 ? h.outliers / h.readings : null)} of readings)`,
+      change: c.outliers === null ? null : deltaCount(c.outliers),
       trend: trend(c.outliers, false),
-      note: `${fmtInt(h.outliers)} outliers (spikes, implausible rates)`,
+      note: `spikes and implausible rates; all quality findings: ${fmtInt(h.findings.critical)} critical, ${fmtInt(h.findings.warning)} warning`,
     },
   ];
 }
