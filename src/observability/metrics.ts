@@ -179,6 +179,9 @@ export class SensorpipeMetrics implements PipelineObserver {
       this.received.inc({ source }, n);
     };
     const acceptedBySource = new Map<string, number>();
+    // Label lookups once per batch, not per reading (a batch holds thousands).
+    const deviceLatency = this.latency.labels({ since: 'device_time' });
+    const receiveLatency = this.latency.labels({ since: 'receive_time' });
     for (const r of batch.records) {
       if (r.kind === 'rejected') {
         add(r.source, 'rejected', r.reason, 1);
@@ -186,13 +189,16 @@ export class SensorpipeMetrics implements PipelineObserver {
       }
       const m = r.message;
       for (const q of r.quarantined) add(m.source, 'quarantined', q.reason, 1);
+      const sinceReceived = Math.max(0, at - m.receivedAt) / 1000;
+      let accepted = 0;
       for (const reading of r.readings) {
-        if (conflicts.has(`${r.offset}|${reading.sensorId}|${reading.metric}|${storedMs(reading.ts)}`)) continue;
-        acceptedBySource.set(m.source, (acceptedBySource.get(m.source) ?? 0) + 1);
-        this.latency.observe({ since: 'device_time' }, Math.max(0, at - reading.ts) / 1000);
-        this.latency.observe({ since: 'receive_time' }, Math.max(0, at - m.receivedAt) / 1000);
+        if (conflicts.size > 0 && conflicts.has(`${r.offset}|${reading.sensorId}|${reading.metric}|${storedMs(reading.ts)}`)) continue;
+        accepted++;
+        deviceLatency.observe(Math.max(0, at - reading.ts) / 1000);
+        receiveLatency.observe(sinceReceived);
         this.lastSeen.saw(reading.sensorId, m.receivedAt);
       }
+      if (accepted > 0) acceptedBySource.set(m.source, (acceptedBySource.get(m.source) ?? 0) + accepted);
     }
     for (const [source, n] of acceptedBySource) add(source, 'accepted', '', n);
     for (const [source, n] of conflictsBySource) add(source, 'quarantined', 'conflicting_duplicate', n);
