@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import type { QueryResult } from '../../core/sinks.js';
 import { exportReadings, parseTimeFlag, type ExportResult } from '../../export/readings-export.js';
 import { checkIds, type ReadingsFilter, type SqlRunner } from '../../export/readings-pages.js';
+import { exportFeatures, FeatureSpecError } from '../../export/features-export.js';
+import { parseDuration, type Fill } from '../../export/features.js';
 import type { ExportFormat } from '../../export/table-file.js';
 import { DuckDbWarehouse } from '../../sinks/warehouse/duckdb-warehouse.js';
 import { dataPaths } from '../../runtime/paths.js';
@@ -107,5 +109,74 @@ Examples:
       }
       if (flags.json) process.stdout.write(JSON.stringify(r) + '\n');
       else process.stdout.write(`wrote ${r.rows.toLocaleString('en-US')} readings to ${r.file} (${r.format}, ${r.bytes.toLocaleString('en-US')} bytes)${r.rows === 0 ? ' — nothing matched: check --from/--to, --sensors and --metrics' : ''}\n`);
+    });
+
+  exp
+    .command('features')
+    .description('a wide, model-ready table: one row per time step, one column per sensor and metric, with flag and gap columns, plus a manifest')
+    .requiredOption('--sensors <ids>', 'comma-separated sensor ids')
+    .requiredOption('--metrics <names>', 'comma-separated metrics (every sensor gets a column per metric)')
+    .requiredOption('--from <time>', 'first grid time, inclusive: ISO-8601 (UTC when no zone) or epoch ms')
+    .requiredOption('--to <time>', 'end of the grid, exclusive')
+    .option('--resolution <1m|1h>', 'grid step', '1h')
+    .option('--fill <none|ffill|linear>', 'none: a reading in the step; ffill: last reading up to --max-gap old; linear: interpolate (looks ahead: not point-in-time)', 'none')
+    .option('--max-gap <duration>', 'longest gap to fill, e.g. 90s, 5m, 2h, 1d (default: 5 steps)')
+    .option('--format <parquet|csv>', 'output format (default: from --out, else parquet)')
+    .requiredOption('-o, --out <file>', 'output file; the manifest goes to <file>.manifest.json')
+    .option('--url <url>', 'server URL (default: the server running on --data-dir, else the data dir itself)')
+    .option('--token <token>', 'API token (analyst, scientist or admin)')
+    .option('--json', 'print the manifest as JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  sensorpipe export features --sensors uci-air-multisensor --metrics co_gt,temperature,humidity \\
+      --from 2004-03-11 --to 2004-04-11 --resolution 1h --fill ffill --max-gap 3h --out air-features.parquet
+  sensorpipe export features --sensors s1,s2 --metrics temperature --from 2026-11-01 --to 2026-11-02 --resolution 1m --format csv --out f.csv`,
+    )
+    .action(async (flags: { sensors: string; metrics: string; from: string; to: string; resolution: string; fill: string; maxGap?: string; format?: string; out: string; url?: string; token?: string; json?: boolean }) => {
+      const { from, to } = rangeFlags(flags);
+      const resolutionMs = { '1m': 60_000, '1h': 3_600_000 }[flags.resolution];
+      if (!resolutionMs) throw new CliError(`--resolution must be 1m or 1h, got "${flags.resolution}"`, EXIT.usage);
+      if (!['none', 'ffill', 'linear'].includes(flags.fill)) throw new CliError(`--fill must be none, ffill or linear, got "${flags.fill}"`, EXIT.usage);
+      const maxGapMs = flags.maxGap === undefined ? 5 * resolutionMs : parseDuration(flags.maxGap);
+      if (!Number.isFinite(maxGapMs)) throw new CliError(`--max-gap must be a duration like 90s, 5m, 2h or 1d, got "${flags.maxGap}"`, EXIT.usage);
+      const spec = { sensors: list(flags.sensors), metrics: list(flags.metrics), from, to, resolutionMs, fill: flags.fill as Fill, maxGapMs };
+      try {
+        checkIds('sensor', spec.sensors);
+        checkIds('metric', spec.metrics);
+      } catch (err) {
+        throw new CliError((err as Error).message, EXIT.usage);
+      }
+      const format = formatFlag(flags.format, flags.out);
+      const src = await sqlRunner(program, flags);
+      const tty = process.stderr.isTTY && !flags.json;
+      try {
+        const m = await exportFeatures(src.run, spec, {
+          format,
+          out: flags.out,
+          origin: src.where,
+          labels: { resolution: flags.resolution, maxGap: flags.maxGap ?? `${5 * resolutionMs / 60_000}m` },
+          now: Date.now(),
+          onRows: (n) => tty && process.stderr.write(`\rexporting features: ${n.toLocaleString('en-US')} rows`),
+        });
+        if (tty) process.stderr.write('\r\x1b[K');
+        if (flags.json) {
+          process.stdout.write(JSON.stringify(m, null, 2) + '\n');
+          return;
+        }
+        const missing = Object.values(m.quality).reduce((n, q) => n + q.missing, 0);
+        const cells = m.rowCounts.rows * Object.keys(m.quality).length;
+        process.stdout.write(
+          `wrote ${m.rowCounts.rows.toLocaleString('en-US')} rows x ${Object.keys(m.quality).length} series to ${m.file.path} (${format}, ${m.file.bytes.toLocaleString('en-US')} bytes)\n` +
+            `  from ${m.rowCounts.readingsRead.toLocaleString('en-US')} readings; missing cells ${missing.toLocaleString('en-US')} of ${cells.toLocaleString('en-US')}\n` +
+            `  manifest ${m.file.path}.manifest.json${m.pointInTimeCorrect ? '' : '   (fill linear: NOT point-in-time correct)'}\n`,
+        );
+      } catch (err) {
+        if (err instanceof FeatureSpecError) throw new CliError(err.message, EXIT.usage);
+        throw err;
+      } finally {
+        await src.close();
+      }
     });
 }
