@@ -90,9 +90,10 @@ export class Sensorpipe {
     await writer.drain();
     writer.start();
     const notifiers = Notifiers.fromConfig(config.notifiers, { clock, logger });
-    const scheduler = new Scheduler(allJobs(config), { warehouse, lake, clock, logger, observer: metrics });
+    const scheduler = new Scheduler(allJobs(config, { notifiers }), { warehouse, lake, clock, logger, observer: metrics });
     await scheduler.start();
     const alerting = await Alerting.start(config.alerts, { warehouse, spoolStats: () => spool.stats(), notifiers, clock, logger });
+    for (const gauge of alerting.gauges()) metrics.registerGauge(gauge);
 
     const syncDevices = () =>
       warehouse.syncDevices(auth.listDevices()).catch((err: Error) => logger.warn({ err }, 'could not mirror devices into the warehouse'));

@@ -93,6 +93,11 @@ test('error rate and silent sensor alerts fire, notify once, survive a restart, 
   assert.equal(JSON.stringify(a).includes(rx.base), false);
   assert.equal(rx.got.filter((g) => g.path === '/broken').length, 2);
   assert.deepEqual(a.notifiers.find((n) => n.name === 'ops-hook'), { ...a.notifiers.find((n) => n.name === 'ops-hook')!, status: 'ok', sent: 1 });
+  // ...and in /metrics, for Prometheus alerting on the alerting itself
+  const metrics = (await sp.http!.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${admin}` } })).body;
+  assert.match(metrics, /sensorpipe_notifier_up\{notifier="broken-slack",kind="slack"\} 0/);
+  assert.match(metrics, /sensorpipe_notifier_up\{notifier="ops-hook",kind="webhook"\} 1/);
+  assert.match(metrics, /sensorpipe_alerts\{rule="error_rate",state="firing"\} 1/);
 
   // boiler-1 expects a reading every 10 s: 2 minutes later it is silent (k = 10 → 100 s)
   now += 120_000;
