@@ -100,6 +100,8 @@ const notifierSchema = z
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/, 'letters, digits and . _ : - only'),
     /** Payload format: generic JSON, Slack incoming webhook, Microsoft Teams (MessageCard). */
     kind: z.enum(['webhook', 'slack', 'teams']),
+    /** teams only: `adaptive` (Adaptive Card; Teams Workflows accept only this) or `messagecard` (legacy connectors). */
+    teamsFormat: z.enum(['adaptive', 'messagecard']).default('adaptive'),
     /** Where to POST. Treated as a secret: never shown in the API or logs (only its host). */
     url: z.string().url(),
     /** Extra request headers (e.g. Authorization for a generic webhook). */

@@ -3,8 +3,11 @@
  * - webhook: the Notification as JSON (times as ISO text), plus `source: "sensorpipe"`.
  * - slack: an incoming-webhook message, `text` (the fallback shown in notifications) and Block Kit
  *   `blocks` (header, text, fields, a link button). Mattermost and Rocket.Chat accept the same.
- * - teams: an Office 365 connector MessageCard (the format Teams incoming webhooks and Power
- *   Automate "post to a channel when a webhook request is received" flows read), with facts.
+ * - teams, `teamsFormat: adaptive` (default): an Adaptive Card in a `message` envelope. Teams
+ *   Workflows ("post to a channel when a webhook request is received", the replacement of the
+ *   retired Microsoft 365 connectors) accept only Adaptive Cards; classic incoming webhooks read them too.
+ * - teams, `teamsFormat: messagecard`: the legacy Office 365 connector MessageCard, for connectors
+ *   and proxies that still expect it.
  */
 import type { Notification, NotifierState } from '../core/notify.js';
 
@@ -63,6 +66,22 @@ export function teamsPayload(n: Notification): Record<string, unknown> {
   return card;
 }
 
-export function payloadFor(kind: NotifierState['kind'], n: Notification): Record<string, unknown> {
-  return kind === 'slack' ? slackPayload(n) : kind === 'teams' ? teamsPayload(n) : webhookPayload(n);
+const ADAPTIVE_COLOURS = { critical: 'Attention', warning: 'Warning', info: 'Accent', resolved: 'Good' } as const;
+
+export function teamsAdaptivePayload(n: Notification): Record<string, unknown> {
+  const body: Record<string, unknown>[] = [
+    { type: 'TextBlock', size: 'Medium', weight: 'Bolder', wrap: true, color: ADAPTIVE_COLOURS[colourKey(n)], text: n.title },
+    // One block per line: Adaptive Card Markdown joins single newlines.
+    ...n.text.split('\n').map((line) => ({ type: 'TextBlock', wrap: true, spacing: 'None', text: line || ' ' })),
+  ];
+  if (n.facts?.length) body.push({ type: 'FactSet', facts: n.facts.map((f) => ({ title: f.name, value: f.value })) });
+  const card: Record<string, unknown> = { $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4', body };
+  if (n.url) card.actions = [{ type: 'Action.OpenUrl', title: 'Open in Sensorpipe', url: n.url }];
+  return { type: 'message', attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null, content: card }] };
+}
+
+export function payloadFor(kind: NotifierState['kind'], n: Notification, teamsFormat: 'adaptive' | 'messagecard' = 'adaptive'): Record<string, unknown> {
+  if (kind === 'slack') return slackPayload(n);
+  if (kind === 'teams') return teamsFormat === 'messagecard' ? teamsPayload(n) : teamsAdaptivePayload(n);
+  return webhookPayload(n);
 }

@@ -42,7 +42,7 @@ export class HttpNotifier implements Notifier {
   }
 
   async send(n: Notification): Promise<DeliveryResult> {
-    const body = JSON.stringify(payloadFor(this.kind, n));
+    const body = JSON.stringify(payloadFor(this.kind, n, this.cfg.teamsFormat));
     const sleep = this.deps.sleep ?? realSleep;
     const doFetch = this.deps.fetch ?? fetch;
     let delay = this.cfg.initialDelayMs;

@@ -64,9 +64,10 @@ test('each kind posts its own payload shape', async () => {
     notifier('hook', 'webhook', `${r.base}/hook`, { headers: { authorization: 'Bearer s3cret' } }).n,
     notifier('slack', 'slack', `${r.base}/slack`).n,
     notifier('teams', 'teams', `${r.base}/teams`).n,
+    notifier('teams-legacy', 'teams', `${r.base}/teams-legacy`, { teamsFormat: 'messagecard' }).n,
   ]);
   const results = await set.broadcast(NOTE);
-  assert.deepEqual(results.map((x) => [x.name, x.result.ok, x.result.attempts]), [['hook', true, 1], ['slack', true, 1], ['teams', true, 1]]);
+  assert.deepEqual(results.map((x) => [x.name, x.result.ok, x.result.attempts]), [['hook', true, 1], ['slack', true, 1], ['teams', true, 1], ['teams-legacy', true, 1]]);
 
   const hook = r.got.find((g) => g.path === '/hook')!;
   assert.equal(hook.headers['content-type'], 'application/json');
@@ -84,13 +85,23 @@ test('each kind posts its own payload shape', async () => {
   assert.equal(slack.blocks[2].fields!.length, 2);
   assert.equal(slack.blocks[3].elements![0].url, NOTE.url);
 
-  const teams = r.got.find((g) => g.path === '/teams')!.body as Record<string, unknown> & { sections: { facts: unknown[] }[] };
+  // Teams Workflows: an Adaptive Card in a message envelope
+  const adaptive = r.got.find((g) => g.path === '/teams')!.body as { type: string; attachments: { contentType: string; content: { type: string; version: string; body: { type: string; text?: string; color?: string; facts?: unknown[] }[]; actions: { type: string; url: string }[] } }[] };
+  assert.equal(adaptive.type, 'message');
+  assert.equal(adaptive.attachments[0].contentType, 'application/vnd.microsoft.card.adaptive');
+  const card = adaptive.attachments[0].content;
+  assert.equal(card.type, 'AdaptiveCard');
+  assert.deepEqual([card.body[0].text, card.body[0].color], [NOTE.title, 'Attention']);
+  assert.deepEqual(card.body.find((b) => b.type === 'FactSet')!.facts, [{ title: 'rule', value: 'error_rate' }, { title: 'value', value: '3.20 %' }]);
+  assert.deepEqual(card.actions[0], { type: 'Action.OpenUrl', title: 'Open in Sensorpipe', url: NOTE.url });
+  // legacy connectors: a MessageCard
+  const teams = r.got.find((g) => g.path === '/teams-legacy')!.body as Record<string, unknown> & { sections: { facts: unknown[] }[] };
   assert.equal(teams['@type'], 'MessageCard');
   assert.equal(teams['@context'], 'https://schema.org/extensions');
   assert.equal(teams.themeColor, 'D7263D');
   assert.equal(teams.title, NOTE.title);
   assert.deepEqual(teams.sections[0].facts, NOTE.facts);
-  assert.deepEqual(set.states().map((s) => [s.name, s.status, s.sent]), [['hook', 'ok', 1], ['slack', 'ok', 1], ['teams', 'ok', 1]]);
+  assert.deepEqual(set.states().map((s) => [s.name, s.status, s.sent]), [['hook', 'ok', 1], ['slack', 'ok', 1], ['teams', 'ok', 1], ['teams-legacy', 'ok', 1]]);
 });
 
 test('a 5xx is retried with exponential backoff until it succeeds', async () => {
