@@ -254,7 +254,8 @@ function printSummary(s: RangeSummary, json: boolean): void {
   if (json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
   const tables = (s.runs ?? []).flatMap((r) => (Array.isArray(r.detail?.tables) ? (r.detail.tables as Record<string, unknown>[]) : []));
   if (!json) {
-    const verb = tables.length > 0 ? 'deleted' : 'written';
+    const rewrites = (s.runs ?? []).some((r) => Array.isArray(r.detail?.partitionsDetail)); // lake_compact, lake_archive
+    const verb = tables.length > 0 ? 'deleted' : rewrites ? 'rewritten' : 'written';
     process.stdout.write(
       `${s.dryRun ? 'DRY RUN (nothing changed): ' : ''}${s.job}: ${s.ran} of ${s.windows} window${s.windows === 1 ? '' : 's'} from ${short(s.from)} to ${short(s.to)}: ` +
         `${s.ok} ok, ${s.skipped} skipped, ${s.failed} failed; ${s.rows} rows ${s.dryRun ? `would be ${verb}` : verb} (${(s.durationMs / 1000).toFixed(1)} s)\n`,
