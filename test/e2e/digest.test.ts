@@ -7,9 +7,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { notifiersConfigSchema } from '../../src/alerting/config.js';
 import type { Notification } from '../../src/core/notify.js';
+import { silentLogger } from '../../src/core/types.js';
+import { Notifiers } from '../../src/notifiers/notifier-set.js';
 import { Scheduler } from '../../src/jobs/scheduler.js';
 import { digestJob, digestThresholds, type Digest } from '../../src/monitoring/digest/index.js';
 import { configSchema } from '../../src/config/schema.js';
@@ -176,6 +181,46 @@ test('the digest is announced: week, headline, link', () => {
   assert.match(n.title, /^digest for week 2015-W07 ready: 4 of 4 sensors with problems, completeness \d+\.\d %/);
   assert.equal(n.url, 'https://reports.example/digest/2015-W07/digest.html');
   assert.match(n.text, /1\. critical: room-d has been silent/);
+});
+
+test('announced through real notifiers (generic webhook and Slack) to a local receiver; a failing one does not fail the run', async (t) => {
+  const got: { path: string; body: Record<string, unknown> }[] = [];
+  const server = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c) => (data += c));
+    req.on('end', () => {
+      got.push({ path: req.url ?? '', body: JSON.parse(data) as Record<string, unknown> });
+      const status = req.url === '/broken' ? 500 : 200;
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'receiver says no');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const list = notifiersConfigSchema.parse([
+    { name: 'ops-hook', kind: 'webhook', url: `${base}/hook` },
+    { name: 'ops-slack', kind: 'slack', url: `${base}/slack` },
+    { name: 'broken', kind: 'webhook', url: `${base}/broken`, maxAttempts: 1 },
+  ]);
+  const notifiers = Notifiers.fromConfig(list, { clock: { now: () => DIGEST_TIME }, logger: silentLogger, sleep: async () => undefined });
+  const config = configSchema.parse({ dataDir: tmp.dir });
+  const job = digestJob({ lakeDir, thresholds: digestThresholds(config), graceMs: 0, reportUrl: null, notifiers });
+  const r = await job.run({ start: W07.end - DAY, end: W07.end }, jobContext(w, DIGEST_TIME));
+  assert.equal(r.rows, 4);
+  const hook = got.find((g) => g.path === '/hook')!.body;
+  assert.equal(hook.kind, 'digest');
+  assert.equal(hook.key, 'digest:2015-W07');
+  assert.match(String(hook.title), /^digest for week 2015-W07 ready: 4 of 4 sensors with problems/);
+  assert.ok(String(hook.text).includes(`Open ${join(lakeDir, 'reports', 'digest', '2015-W07', 'digest.html')}`), String(hook.text));
+  const slack = JSON.stringify(got.find((g) => g.path === '/slack')!.body);
+  assert.ok(slack.includes('digest for week 2015-W07 ready'), slack.slice(0, 300));
+  assert.deepEqual(r.detail?.announced, [
+    { name: 'ops-hook', ok: true },
+    { name: 'ops-slack', ok: true },
+    { name: 'broken', ok: false, error: (r.detail?.announced as { error?: string }[])[2].error },
+  ]);
+  assert.match(String((r.detail?.announced as { error?: string }[])[2].error), /500/);
+  assert.equal(notifiers.states().find((x) => x.name === 'broken')?.status, 'failing', 'the failed notifier shows it');
 });
 
 test('the job makes a week on its last day only; other days are recorded as skipped', async () => {
