@@ -180,6 +180,30 @@ describe('lake_compact and a concurrent reader', () => {
   });
 });
 
+describe('lake_compact and the writer at the same time', () => {
+  test('a late batch published into the partition while it is being merged stays live, once', async () => {
+    const { root, dir, lake } = await buildLake(1);
+    try {
+      const before = (await readLive(dir, 'raw')).rows.length;
+      let wrote = false;
+      const late = batchOf([message(950_000, { receivedAt: NOW, readings: [reading('sensor-0000', 'temperature', D1 + 7 * 60_000 + 3, 42.5, null)] })]);
+      const onStep = async (step: MaintenanceStep) => {
+        if (step !== 'lake.rewrite.before-publish' || wrote) return;
+        wrote = true; // the writer publishes after the merge read its inputs, before the manifest swap
+        await lake.writeBatch(late, []);
+      };
+      await compactJob(onStep).run(WINDOW, ctxOf(lake, NOW));
+      const after = await readLive(dir, 'raw');
+      assert.equal(after.rows.length, before + 1);
+      assert.equal(after.rows.filter((r) => r.value === 42.5).length, 1);
+      assert.deepEqual(liveIn(after.files, '2024-03-01').map((f) => f.split('/').pop()!.replace(/g\d+/, 'g*')), ['compact-g*-0000.parquet', 'part-0000000000950000.parquet']);
+    } finally {
+      await lake.close();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('lake_archive', () => {
   let root: string;
   let dir: string;
