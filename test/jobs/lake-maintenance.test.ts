@@ -263,4 +263,15 @@ describe('lake_archive', () => {
     assert.deepEqual(snapshot(join(dir, 'raw')).filter((f) => f.startsWith('date=2024-03-01/')), [], 'day 1 raw files deleted after the grace period');
     assert.deepEqual(fingerprint((await readLive(dir, 'archive/raw')).rows), fingerprint(day1));
   });
+
+  test('late data for an archived day lands in raw/ and joins the archive at the next run', async () => {
+    const archivedBefore = await readLive(dir, 'archive/raw');
+    await lake.writeBatch(batchOf([message(990_000, { receivedAt: NOW, readings: [reading('sensor-0002', 'humidity', D1 + 60_000 + 5, 55.5, null)] })]), []);
+    assert.equal(liveIn((await readLive(dir, 'raw')).files, '2024-03-01').length, 1, 'the late file is live in raw/');
+    await job(2).run(W, ctxOf(lake, NOW + 2 * GRACE));
+    const archived = await readLive(dir, 'archive/raw');
+    assert.equal(archived.files.length, 2, 'the earlier archive file is kept, the late rows get their own');
+    assert.equal(archived.rows.length, archivedBefore.rows.length + 1);
+    assert.deepEqual(liveIn((await readLive(dir, 'raw')).files, '2024-03-01'), []);
+  });
 });
