@@ -12,6 +12,7 @@
  * Sensor i is shifted by i x 13 s and its values by i x 0.25 so the four are distinct.
  */
 import type { MetricSpec } from '../../src/core/registry.js';
+import type { Warehouse } from '../../src/core/sinks.js';
 import { DuckDbWarehouse } from '../../src/sinks/warehouse/duckdb-warehouse.js';
 import { parseIsoWeek } from '../../src/monitoring/digest/iso-week.js';
 import { occupancyDataset, type Sample, type SensorDef } from './quality-data.js';
@@ -59,10 +60,15 @@ export function fleetSamples(): Fleet {
   return { samples, injected };
 }
 
-/** A warehouse file at `path` holding the fleet (registered at DIGEST_TIME). */
-export async function writeFleet(path: string, fleet: Fleet): Promise<DuckDbWarehouse> {
-  const w = await DuckDbWarehouse.open({ path, metricDefaults: {}, clock: { now: () => DIGEST_TIME } });
+/** Registers the sensors and writes the fleet into any warehouse (open it with a clock at DIGEST_TIME). */
+export async function loadFleet(w: Warehouse, fleet: Fleet): Promise<void> {
   await registerSensors(w, SENSORS);
   await loadSamples(w, SENSORS, fleet.samples, { batch: 5000 });
+}
+
+/** A DuckDB warehouse file at `path` holding the fleet (registered at DIGEST_TIME). */
+export async function writeFleet(path: string, fleet: Fleet): Promise<DuckDbWarehouse> {
+  const w = await DuckDbWarehouse.open({ path, metricDefaults: {}, clock: { now: () => DIGEST_TIME } });
+  await loadFleet(w, fleet);
   return w;
 }

@@ -106,17 +106,17 @@ export async function measureWeek(
              FROM g WHERE prev_ts IS NOT NULL)
        SELECT sensor_id, prev_ts, ts FROM r WHERE rn = 1`,
     ),
-    rows(`SELECT sensor_id, reason, count(*) AS items FROM quarantine WHERE ${inWeek('received_at')} GROUP BY sensor_id, reason`),
+    rows(`SELECT sensor_id, reason, count(*) AS items FROM quarantine WHERE ${inWeek('received_at')} GROUP BY sensor_id, reason ORDER BY sensor_id, reason`),
     rows(`SELECT sensor_id, count(*) AS items FROM readings WHERE ${inWeek('received_at')} GROUP BY sensor_id`),
     rows(
       `SELECT sensor_id, "check", severity, count(*) AS n FROM quality_results
-       WHERE ${inWeek('window_start')} GROUP BY sensor_id, "check", severity`,
+       WHERE ${inWeek('window_start')} GROUP BY sensor_id, "check", severity ORDER BY sensor_id, "check", severity`,
     ),
     rows(
       `WITH q AS (
          SELECT sensor_id, "check", severity, metric, detail, window_start,
            ROW_NUMBER() OVER (PARTITION BY sensor_id, "check"
-             ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, window_start DESC, detail) AS rn
+             ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, window_start DESC, metric, detail) AS rn
          FROM quality_results WHERE ${inWeek('window_start')} AND sensor_id IS NOT NULL)
        SELECT sensor_id, "check", severity, metric, detail, window_start FROM q WHERE rn = 1 ORDER BY sensor_id, "check"`,
     ),
