@@ -197,7 +197,7 @@ export class Sensorpipe {
       spool,
       oldestUnwrittenAgeMs: spool.oldestUnwrittenAt === null ? null : Date.now() - spool.oldestUnwrittenAt,
       writer: this.writer.stats,
-      live: { messages: this.counters.messages, byReason: this.counters.snapshot() },
+      live: { messages: this.counters.messages, byReason: this.counters.snapshot(), notRecorded: this.counters.notRecordedSnapshot() },
       mqtt: this.mqtt ? { port: this.mqtt.port, connectedClients: this.mqtt.connectedClients } : null,
     };
   }

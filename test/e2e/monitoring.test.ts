@@ -100,6 +100,11 @@ test('/metrics after MQTT and HTTP traffic: counts by outcome and reason, latenc
   assert.equal(sample(samples, 'sensorpipe_sensors_seen', { labelled: 'true' }), 2);
   assert.equal(sample(samples, 'sensorpipe_sensors_seen', { labelled: 'false' }), 2);
 
+  // Alert states, registered by the alerting component through registerGauge: a series per rule and state.
+  const alerts = samples.filter((s) => s.name === 'sensorpipe_alerts');
+  assert.ok(alerts.length >= 2, 'sensorpipe_alerts is exported');
+  assert.deepEqual([...new Set(alerts.map((a) => a.labels.state))].sort(), ['firing', 'pending']);
+
   // Process metrics, and HELP/TYPE lines for our own.
   assert.ok(sample(samples, 'process_cpu_user_seconds_total')! > 0);
   assert.match(text, /# TYPE sensorpipe_items_total counter/);
