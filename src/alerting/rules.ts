@@ -12,6 +12,7 @@ export interface Signals {
   /** Age of the oldest spool record not yet written (0 when the spool is empty). */
   lagMs: number | null;
   /** Registered sensors with an expected interval. */
+  /** lastSeenAt: newest arrival (server clock); firstSeenAt: oldest reading time within the lookback. */
   sensors: { sensorId: string; expectedIntervalS: number; lastSeenAt: EpochMs | null; samplesInWindow: number; firstSeenAt: EpochMs | null }[] | null;
   /** The latest finished run of each job within the lookback. */
   jobs: { job: string; status: 'ok' | 'failed'; finishedAt: EpochMs; error: string | null }[] | null;

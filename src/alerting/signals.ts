@@ -74,7 +74,7 @@ export class SignalCollector {
       `SELECT s.sensor_id, s.expected_interval_s, r.last_seen, r.first_seen, COALESCE(r.samples, 0) AS samples
        FROM sensors s
        LEFT JOIN (
-         SELECT sensor_id, max(received_at) AS last_seen, min(received_at) AS first_seen,
+         SELECT sensor_id, max(received_at) AS last_seen, min(ts) AS first_seen,
            count(DISTINCT CASE WHEN ts >= CAST($2 AS TIMESTAMP) AND ts < CAST($3 AS TIMESTAMP) THEN ts END) AS samples
          FROM readings WHERE received_at >= CAST($1 AS TIMESTAMP) GROUP BY sensor_id
        ) r ON r.sensor_id = s.sensor_id
