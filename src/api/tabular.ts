@@ -23,7 +23,12 @@ export function parseTime(name: string, v: string | undefined): number | undefin
 
 /** A SQL TIMESTAMP literal for epoch ms (UTC). */
 export function tsSql(ms: number): string {
-  return `make_timestamp(${Math.round(ms * 1000)}::BIGINT)`;
+  // A TIMESTAMP literal (UTC, microseconds): the same on DuckDB and PostgreSQL, and a constant the
+  // planner can prune with.
+  const micros = Math.round(ms * 1000);
+  const whole = Math.floor(micros / 1000);
+  const rest = String(micros - whole * 1000).padStart(3, '0');
+  return `TIMESTAMP '${new Date(whole).toISOString().replace('T', ' ').slice(0, 23)}${rest}'`;
 }
 
 export type ColumnType = 'VARCHAR' | 'TIMESTAMP' | 'DOUBLE' | 'BIGINT';

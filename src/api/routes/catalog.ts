@@ -87,7 +87,7 @@ export function catalogRoutes(app: FastifyInstance, deps: HttpAppDeps): void {
       const cols = await q(
         `SELECT c.table_name, t.table_type, c.column_name, c.data_type FROM information_schema.columns c
          JOIN information_schema.tables t ON t.table_name = c.table_name AND t.table_schema = c.table_schema
-         WHERE c.table_schema = 'main' ORDER BY c.table_name, c.ordinal_position`,
+         WHERE c.table_schema = current_schema() ORDER BY c.table_name, c.ordinal_position`,
       );
       const byTable = new Map<string, { kind: 'table' | 'view'; columns: { name: string; type: string }[] }>();
       for (const r of cols.rows) {

@@ -102,7 +102,7 @@ export function qualityRoutes(app: FastifyInstance, deps: HttpAppDeps): void {
       try {
         const w = conditions(req.query);
         const where = w.length ? `WHERE ${w.join(' AND ')}` : '';
-        const counts = await q(`SELECT "check", severity, count(*) AS n FROM quality_results ${where} GROUP BY ALL ORDER BY "check", severity`);
+        const counts = await q(`SELECT "check", severity, count(*) AS n FROM quality_results ${where} GROUP BY "check", severity ORDER BY "check", severity`);
         const limit = req.query.limit ?? 100;
         const items = await q(
           `SELECT "check", sensor_id, metric, window_start, window_end, severity, observed, expected, detail, created_at

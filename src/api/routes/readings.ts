@@ -133,7 +133,7 @@ export function readingsRoutes(app: FastifyInstance, deps: HttpAppDeps): void {
           sql = `SELECT sensor_id, metric, ts, value FROM readings WHERE ${where('ts', from, to)} ORDER BY metric, ts`;
         } else {
           const table = `readings_${resolution}`;
-          const tables = await run(`SELECT table_name FROM information_schema.tables WHERE table_name IN ('${table}', 'aggregate_state')`);
+          const tables = await run(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('${table}', 'aggregate_state')`);
           const names = new Set(tables.rows.map((r) => String(r.table_name)));
           // How far the jobs computed this level: buckets before it come from the table, the rest
           // is aggregated from raw readings on the fly (same columns), so a chart is never cut short.
@@ -167,7 +167,7 @@ export function readingsRoutes(app: FastifyInstance, deps: HttpAppDeps): void {
             );
           }
           source = !onTheFly ? table : !fromTable ? 'readings (aggregated on the fly)' : `${table} until ${new Date(split).toISOString()}, then readings (aggregated on the fly)`;
-          sql = `SELECT * FROM (${parts.join(' UNION ALL ')}) ORDER BY metric, ts`;
+          sql = `SELECT * FROM (${parts.join(' UNION ALL ')}) AS r ORDER BY metric, ts`;
         }
         const result = await run(sql);
         const names = cols.map((c) => c.name);
