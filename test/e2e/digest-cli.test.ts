@@ -6,6 +6,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Digest } from '../../src/monitoring/digest/index.js';
@@ -59,9 +61,24 @@ test('without a server: report digest --week writes the three files and prints t
   assert.match(future.stderr, /week 2999-W01 is not over until 2999-01-07; the last complete week is \d{4}-W\d\d/);
 });
 
-test('with a server: the server’s digest job makes it (recorded in job_runs), the CLI prints the headline and where to open it', async (t) => {
+test('with a server: the server’s digest job makes it (recorded in job_runs), announces it, and the CLI prints the headline and where to open it', async (t) => {
   rmSync(weekDir, { recursive: true, force: true });
-  let sp: Sensorpipe | null = await startServer(dataDir);
+  const received: Record<string, unknown>[] = [];
+  const hook = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c) => (data += c));
+    req.on('end', () => {
+      received.push(JSON.parse(data) as Record<string, unknown>);
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  t.after(() => hook.close());
+  const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+  let sp: Sensorpipe | null = await startServer(dataDir, {
+    notifiers: [{ name: 'ops', kind: 'webhook', url }],
+    jobs: { digest: { reportUrl: 'https://reports.example/sensorpipe/digest' } },
+  });
   t.after(async () => {
     await sp?.stop();
     sp = null;
@@ -74,4 +91,10 @@ test('with a server: the server’s digest job makes it (recorded in job_runs), 
   assert.ok(existsSync(join(weekDir, 'digest.json')));
   const runs = await sp.scheduler.history({ job: 'digest' });
   assert.deepEqual(runs.map((x) => [x.status, x.triggeredBy, x.windowStart]), [['ok', 'manual', '2015-02-15T00:00:00.000Z']]);
+  // Announced through the server's notifiers, with the link under reportUrl.
+  const digests = received.filter((n) => n.kind === 'digest');
+  assert.equal(digests.length, 1, JSON.stringify(received).slice(0, 500));
+  assert.equal(digests[0].key, 'digest:2015-W07');
+  assert.match(String(digests[0].title), /^digest for week 2015-W07 ready: 4 of 4 sensors with problems/);
+  assert.equal(digests[0].url, 'https://reports.example/sensorpipe/digest/2015-W07/digest.html');
 });
