@@ -14,6 +14,7 @@ import { catalogRoutes } from './routes/catalog.js';
 import { quarantineRoutes } from './routes/quarantine.js';
 import { qualityRoutes } from './routes/quality.js';
 import { readingsRoutes } from './routes/readings.js';
+import { exportRoutes } from './routes/export.js';
 import { sensorsRoutes } from './routes/sensors.js';
 import { sqlRoutes } from './routes/sql.js';
 import { statusRoutes } from './routes/status.js';
@@ -84,6 +85,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
     quarantineRoutes(api, deps);
     catalogRoutes(api, deps);
     qualityRoutes(api, deps);
+    exportRoutes(api, deps);
     if (deps.ingestor) {
       ingestRoutes(api, {
         auth: deps.auth,

@@ -36,6 +36,8 @@ export const ROUTE_ROLES: Record<string, Access> = {
   'POST /v1/quarantine/replay': ['admin'],
   'GET /v1/catalog': READERS,
   'GET /v1/quality': READERS,
+  // routes/export.ts: feature datasets (docs/export.md)
+  'GET /v1/export/features': READERS,
   // routes/jobs.ts (owned by the jobs area; it declares the same roles itself)
   'GET /v1/jobs': READERS,
   'GET /v1/jobs/history': READERS,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cronProblem } from '../jobs/cron.js';
 import { qualityConfigSchema } from '../quality/config.js';
+import { mqttExternalConfigSchema } from '../sources/mqtt-external-config.js';
 import { warehouseConfigSchema } from '../sinks/warehouse/config.js';
 import { alertsConfigSchema, notifiersConfigSchema } from '../alerting/config.js';
 
@@ -41,6 +42,8 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, host: '0.0.0.0', port: 1883 }),
+    /** Subscribe to an external MQTT broker (src/sources/mqtt-external-config.ts, docs/mqtt-external.md). */
+    mqttExternal: mqttExternalConfigSchema.prefault({}),
     http: z
       .object({
         enabled: z.boolean().default(true),

@@ -4,6 +4,7 @@ import type { RejectReason } from '../core/reasons.js';
 import type { ValidationConfig } from '../config/schema.js';
 import { validateMessage, type MessageScope, type ValidateContext } from './validate.js';
 import type { Counters } from './counters.js';
+import { crashPoint } from '../core/faults.js';
 import type { PipelineObserver } from '../core/observer.js';
 
 /** Decodes and validates one message in some payload format; never throws (bad data is a value). */
@@ -43,6 +44,8 @@ export class Ingestor {
   async ingest(message: Message, scope: MessageScope, decode: Decoder = validateMessage): Promise<IngestResult> {
     const validated = this.validate(message, scope, decode);
     this.deps.counters.received(message.source, validated);
+    // A kill here: the message is validated but not stored, so the source must not have acknowledged it.
+    crashPoint('ingest.before-append');
     const { firstOffset, lastOffset } = await this.deps.spool.append([
       { kind: 'message', message, readings: validated.readings, quarantined: validated.quarantined },
     ]);

@@ -12,6 +12,7 @@ import { Ingestor } from '../pipeline/ingestor.js';
 import { Counters } from '../pipeline/counters.js';
 import { Writer } from '../pipeline/writer.js';
 import { EmbeddedMqttSource } from '../sources/mqtt-embedded.js';
+import { ExternalMqttSource } from '../sources/mqtt-external.js';
 import { buildHttpApp } from '../api/http-app.js';
 import { allJobs } from '../jobs/catalog.js';
 import { Scheduler } from '../jobs/scheduler.js';
@@ -32,6 +33,9 @@ export interface StartOptions {
 
 /** One Sensorpipe process with embedded defaults: spool, DuckDB warehouse, file lake, Aedes broker, HTTP. */
 export class Sensorpipe {
+  /** The subscriber on an external broker (mqttExternal), when enabled. */
+  external: ExternalMqttSource | null = null;
+
   /** Where notifications go (config `notifiers`); the alert manager and the digest send through it. */
   notifiers: Notifiers = new Notifiers([]);
   /** Alert rules, states and notifications (docs/alerting.md); null when stopped. */
@@ -117,6 +121,7 @@ export class Sensorpipe {
           config.mqtt.port,
         )
       : null;
+    const external = config.mqttExternal.enabled ? await ExternalMqttSource.start(config.mqttExternal, { ingestor, logger, clock }) : null;
 
     auth.revokeTokensNamed('local-cli');
     const localToken = auth.createToken('admin', 'local-cli');
@@ -169,6 +174,7 @@ export class Sensorpipe {
     sp = new Sensorpipe(config, paths, auth, spool, warehouse, lake, registry, counters, ingestor, writer, mqtt, http, httpPort, localToken, logger, deviceSync, scheduler, metrics);
     sp.notifiers = notifiers;
     sp.alerting = alerting;
+    sp.external = external;
     writeFileSync(paths.localToken, localToken + '\n', { mode: 0o600 });
     chmodSync(paths.localToken, 0o600);
     writeFileSync(
@@ -199,6 +205,7 @@ export class Sensorpipe {
       writer: this.writer.stats,
       live: { messages: this.counters.messages, byReason: this.counters.snapshot(), notRecorded: this.counters.notRecordedSnapshot() },
       mqtt: this.mqtt ? { port: this.mqtt.port, connectedClients: this.mqtt.connectedClients } : null,
+      mqttExternal: this.external ? { subscription: this.external.filter, connections: this.external.connections, connected: this.external.connected } : null,
     };
   }
 
@@ -209,6 +216,7 @@ export class Sensorpipe {
     await this.scheduler.stop();
     await this.alerting?.stop();
     await this.mqtt?.close();
+    await this.external?.close();
     await this.http?.close();
     await this.writer.stop({ drain: true });
     await this.lake.close();

@@ -47,6 +47,8 @@ test('every route in /openapi.json answers 401/403/2xx exactly per the roles tab
         };
       case 'POST /api/v2/write':
         return { url: `${path}?precision=ms`, payload: `m,sensor_id=s-dev temperature=20 ${Date.now()}`, headers: { 'content-type': 'text/plain' } };
+      case 'GET /v1/export/features':
+        return { url: `${path}?sensors=s-dev&metrics=temperature&from=${encodeURIComponent(new Date(Date.now() - 7_200_000).toISOString())}&to=${encodeURIComponent(now)}&format=manifest` };
       case 'GET /v1/readings':
         return { url: `${path}?sensor=s-dev` };
       case 'GET /v1/sensors/:id':
