@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Notification } from '../../src/core/notify.js';
-import { silentLogger } from '../../src/core/types.js';
+import { silentLogger, type Logger } from '../../src/core/types.js';
 import { HttpNotifier } from '../../src/notifiers/http-notifier.js';
 import { Notifiers } from '../../src/notifiers/notifier-set.js';
 import { notifiersConfigSchema } from '../../src/alerting/config.js';
@@ -51,10 +51,17 @@ const NOTE: Notification = {
   data: { alerts: [{ id: 'error_rate', value: 0.032 }] },
 };
 
-function notifier(name: string, kind: 'webhook' | 'slack' | 'teams', url: string, over: Record<string, unknown> = {}) {
+/** Keeps error lines, as the operator would see them in the log. */
+function recordingLogger() {
+  const errors: { obj: Record<string, unknown>; msg: string }[] = [];
+  const logger = { ...silentLogger, error: (obj: object | string, msg?: string) => void errors.push({ obj: obj as Record<string, unknown>, msg: msg ?? String(obj) }), child: () => logger };
+  return { logger, errors };
+}
+
+function notifier(name: string, kind: 'webhook' | 'slack' | 'teams', url: string, over: Record<string, unknown> = {}, logger: Logger = silentLogger) {
   const delays: number[] = [];
   const [cfg] = notifiersConfigSchema.parse([{ name, kind, url, ...over }]);
-  const n = new HttpNotifier(cfg, { clock: { now: () => NOTE.at }, logger: silentLogger, sleep: async (ms) => void delays.push(ms) });
+  const n = new HttpNotifier(cfg, { clock: { now: () => NOTE.at }, logger, sleep: async (ms) => void delays.push(ms) });
   return { n, delays };
 }
 
@@ -118,8 +125,14 @@ test('a 5xx is retried with exponential backoff until it succeeds', async () => 
 test('giving up after maxAttempts shows the failure in state() until a send succeeds', async () => {
   const r = await receiver();
   r.script('/down', [500, 500, 500, 500, 500, 500]);
-  const { n } = notifier('down', 'teams', `${r.base}/down`, { maxAttempts: 3, initialDelayMs: 10 });
+  const log = recordingLogger();
+  const { n } = notifier('down', 'teams', `${r.base}/down`, { maxAttempts: 3, initialDelayMs: 10 }, log.logger);
   const res = await n.send(NOTE);
+  // one log line per notification given up: which notifier, what failed, what to check; never the URL path
+  assert.equal(log.errors.length, 1);
+  assert.match(log.errors[0].msg, /^notifier "down" \(teams\) could not deliver "FIRING: error rate.*": HTTP 500 .* after 3 attempts\. Check its url/);
+  assert.equal(log.errors[0].obj.notifier, 'down');
+  assert.equal(JSON.stringify(log.errors).includes('/down'), false);
   assert.equal(res.ok, false);
   assert.equal(res.attempts, 3);
   assert.match(res.error!, /HTTP 500 from 127\.0\.0\.1:\d+: receiver says no after 3 attempts/);
