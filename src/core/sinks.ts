@@ -1,4 +1,5 @@
 import type { SensorSpec } from './registry.js';
+import type { SqlDialect } from './sql-dialect.js';
 import type { DerivedQuarantine, EpochMs, SinkBatch, WarehouseOutcome } from './types.js';
 
 /** One row of the accounting identity: received = accepted + quarantined + rejected (duplicates are a subset of accepted). */
@@ -36,6 +37,8 @@ export interface QueryOptions {
  */
 export interface Warehouse {
   readonly kind: 'duckdb' | 'postgres';
+  /** The few SQL expressions that differ between the engines (core/sql-dialect.ts). */
+  readonly dialect: SqlDialect;
   open(): Promise<void>;
   writeBatch(batch: SinkBatch): Promise<WarehouseOutcome>;
   committedOffset(): Promise<number>;

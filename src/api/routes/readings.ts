@@ -162,7 +162,7 @@ export function readingsRoutes(app: FastifyInstance, deps: HttpAppDeps): void {
             const unit = TRUNC[resolution];
             parts.push(
               `SELECT sensor_id, metric, date_trunc('${unit}', ts) AS ts, count(*) AS count, min(value) AS min, max(value) AS max, ` +
-                `avg(value) AS avg, sum(value) AS sum, arg_min(value, ts) AS first, arg_max(value, ts) AS last ` +
+                `avg(value) AS avg, sum(value) AS sum, ${deps.warehouse.dialect.firstBy('value', 'ts')} AS first, ${deps.warehouse.dialect.lastBy('value', 'ts')} AS last ` +
                 `FROM readings WHERE ${where('ts', split, to)} GROUP BY sensor_id, metric, date_trunc('${unit}', ts)`,
             );
           }

@@ -21,6 +21,7 @@ import { LIST, TIMESTAMP, VARCHAR, listValue } from '@duckdb/node-api';
 import { isValidId } from '../../core/ids.js';
 import type { MetricSpec, SensorSpec } from '../../core/registry.js';
 import { QueryError } from '../../core/sinks.js';
+import { DUCKDB_DIALECT } from '../../core/sql-dialect.js';
 import type { AccountingRow, QueryOptions, QueryResult, SqlTx, Warehouse } from '../../core/sinks.js';
 import { silentLogger, systemClock } from '../../core/types.js';
 import type { Clock, EpochMs, Logger, SinkBatch, WarehouseOutcome } from '../../core/types.js';
@@ -55,6 +56,7 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 
 export class DuckDbWarehouse implements Warehouse {
   readonly kind = 'duckdb' as const;
+  readonly dialect = DUCKDB_DIALECT;
   private instance: DuckDBInstance | null = null;
   private main: DuckDBConnection | null = null;
   private pool: ConnectionPool<DuckDBConnection> | null = null;

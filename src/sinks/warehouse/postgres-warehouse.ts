@@ -16,6 +16,7 @@ import pg from 'pg';
 import { isValidId } from '../../core/ids.js';
 import type { MetricSpec, SensorSpec } from '../../core/registry.js';
 import { QueryError } from '../../core/sinks.js';
+import { POSTGRES_DIALECT } from '../../core/sql-dialect.js';
 import type { AccountingRow, QueryOptions, QueryResult, SqlTx, Warehouse } from '../../core/sinks.js';
 import { silentLogger, systemClock } from '../../core/types.js';
 import type { Clock, EpochMs, Logger, SinkBatch, WarehouseOutcome } from '../../core/types.js';
@@ -93,6 +94,7 @@ export function poolConfig(c: PostgresConnection, schema: string, max: number): 
 
 export class PostgresWarehouse implements Warehouse {
   readonly kind = 'postgres' as const;
+  readonly dialect = POSTGRES_DIALECT;
   private writes: pg.Pool | null = null;
   private queries: pg.Pool | null = null;
   private opening: Promise<void> | null = null;
