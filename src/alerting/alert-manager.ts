@@ -42,7 +42,8 @@ export class AlertManager {
   private snapshot: AlertSnapshot;
   private evaluatedAt: EpochMs | null = null;
   private lastError: string | null = null;
-  private running: Promise<EvaluationReport> | null = null;
+  /** Evaluations run one after another: each call chains onto the previous one. */
+  private queue: Promise<unknown> = Promise.resolve();
   private handle: unknown = null;
   private stopped = false;
   private readonly store: AlertStore;
@@ -75,7 +76,7 @@ export class AlertManager {
     this.stopped = true;
     if (this.handle !== null) this.timer.clear(this.handle);
     this.handle = null;
-    await this.running?.catch(() => undefined);
+    await this.queue;
   }
 
   /** Current alerts (pending, firing, and resolved within the history), group notification state, last evaluation. */
@@ -91,15 +92,11 @@ export class AlertManager {
     return this.deps.notifiers.states();
   }
 
-  /** One evaluation (waits for one already running, then runs its own). */
-  async evaluateNow(): Promise<EvaluationReport> {
-    while (this.running) await this.running.catch(() => undefined);
-    this.running = this.evaluate();
-    try {
-      return await this.running;
-    } finally {
-      this.running = null;
-    }
+  /** One evaluation, after any already running or queued. Rejects when it failed (also logged). */
+  evaluateNow(): Promise<EvaluationReport> {
+    const run = this.queue.then(() => this.evaluate());
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   private arm(delayMs: number): void {
