@@ -39,9 +39,13 @@ export const configSchema = z
         enabled: z.boolean().default(true),
         host: z.string().default('0.0.0.0'),
         port: port.default(1883),
+        /** Largest MQTT packet (declared remaining length); a larger one closes the connection before it is read. */
+        maxPacketBytes: z.number().int().positive().max(268_435_455).default(1024 * 1024),
+        /** A connection that has not sent a complete CONNECT by then is closed (half-open / slowloris sockets). */
+        connectTimeoutMs: z.number().int().positive().default(10_000),
       })
       .strict()
-      .default({ enabled: true, host: '0.0.0.0', port: 1883 }),
+      .default({ enabled: true, host: '0.0.0.0', port: 1883, maxPacketBytes: 1024 * 1024, connectTimeoutMs: 10_000 }),
     /** Subscribe to an external MQTT broker (src/sources/mqtt-external-config.ts, docs/mqtt-external.md). */
     mqttExternal: mqttExternalConfigSchema.prefault({}),
     http: z

@@ -30,6 +30,7 @@ export const REJECT_REASONS = {
   body_too_large: 'the HTTP request body (or its gzip-decompressed size) is over http.maxBodyBytes / http.maxDecompressedBytes',
   unsupported_media_type: 'the HTTP request has a content type or content encoding the endpoint does not read',
   bad_request: 'the HTTP request is malformed (empty body, broken gzip, bad query parameter)',
+  packet_too_large: 'an MQTT packet declares a size over mqtt.maxPacketBytes; the connection is closed before the packet is read',
 } as const;
 
 export type RejectReason = keyof typeof REJECT_REASONS;

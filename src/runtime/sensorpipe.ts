@@ -117,7 +117,15 @@ export class Sensorpipe {
     const mqtt = config.mqtt.enabled
       ? await withFallback(
           'MQTT',
-          (port) => EmbeddedMqttSource.start({ host: config.mqtt.host, port, demo: config.demo }, { auth, ingestor, logger, clock }),
+          (port) => EmbeddedMqttSource.start(
+              {
+                host: config.mqtt.host,
+                port,
+                demo: config.demo,
+                maxPacketBytes: config.mqtt.maxPacketBytes,
+                connectTimeoutMs: config.mqtt.connectTimeoutMs,
+              },
+              { auth, ingestor, logger, clock }),
           config.mqtt.port,
         )
       : null;

@@ -7,13 +7,21 @@ import type { RejectReason } from '../core/reasons.js';
 import type { AuthStore } from '../auth/auth-store.js';
 import type { Ingestor } from '../pipeline/ingestor.js';
 import { listen } from './listen.js';
+import { guardedConnection } from './mqtt-packet-guard.js';
 
 export interface EmbeddedMqttOptions {
   host: string;
   port: number;
   /** Anonymous devices may connect and publish for any sensor. Insecure: for demos only. */
   demo: boolean;
+  /** A packet declaring a larger remaining length closes the connection before its body is read (mqtt.maxPacketBytes). */
+  maxPacketBytes?: number;
+  /** A connection that has not completed CONNECT within this time is closed (mqtt.connectTimeoutMs). */
+  connectTimeoutMs?: number;
 }
+
+export const DEFAULT_MAX_PACKET_BYTES = 1024 * 1024;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 interface Identity {
   deviceId: string | null;
@@ -22,6 +30,9 @@ interface Identity {
 
 const IDENTITY = Symbol('sensorpipe.identity');
 type IdentifiedClient = Client & { [IDENTITY]?: Identity };
+
+/** Errors Aedes' PUBLISH handler raises for a topic it will not route (wildcards, empty, too deep). */
+const TOPIC_REFUSED_BY_AEDES = /^(# is not allowed in PUBLISH|\+ is not allowed in PUBLISH|empty topic not allowed in PUBLISH|topic has too many levels)$/;
 
 const CONNACK = { IDENTIFIER_REJECTED: 2, BAD_USERNAME_OR_PASSWORD: 4, NOT_AUTHORIZED: 5 } as const;
 
@@ -55,6 +66,10 @@ export class EmbeddedMqttSource {
     const broker = await Aedes.createBroker({
       // Clients are counted in topic levels and id length before our hooks run.
       maxClientsIdLength: 128,
+      // Telemetry topics have 3 levels; deeper ones are refused before any topic matching.
+      maxTopicLevels: 8,
+      // Half-open connections (slowloris) cost a socket each until then.
+      connectTimeout: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
       authenticate(client, username, password, done) {
         const c = client as IdentifiedClient;
         if (!isValidId(client.id)) {
@@ -120,10 +135,21 @@ export class EmbeddedMqttSource {
         done(null, null);
       },
     });
-    broker.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
+    broker.on('clientError', (client, err) => {
+      // Aedes refuses these PUBLISH topics itself, before authorizePublish: count them like any other refusal.
+      if (TOPIC_REFUSED_BY_AEDES.test(err.message)) reject(client, 'not_authorized', `publish refused by the broker: ${err.message}`);
+      else log.debug({ clientId: client.id, err: err.message }, 'client error');
+    });
     broker.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'));
 
-    const server = createServer(broker.handle);
+    const maxPacketBytes = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
+    const server = createServer((socket) => {
+      let client: Client | null = null;
+      const conn = guardedConnection(socket, maxPacketBytes, (err) =>
+        reject(client, 'packet_too_large', `${err.message} (from ${socket.remoteAddress ?? 'unknown address'})`),
+      );
+      client = broker.handle(conn);
+    });
     const port = await listen(
       server,
       opts.host,
