@@ -124,15 +124,17 @@ export class AlertManager {
         else if (e.to === 'resolved') this.logger.info(line, `alert resolved: ${e.alertId}`);
         else this.logger.debug(line, `alert ${e.from} -> ${e.to}: ${e.summary}`);
       }
+      // Groups are sent concurrently: one notifier retrying for a minute must not hold up the others.
+      const sends = await Promise.all(result.due.map((notice) => this.deps.notifiers.broadcast(renderNotice(notice, now, this.config.dashboardUrl))));
       let groups = this.snapshot.groups;
-      for (const notice of result.due) {
-        const sent = await this.deps.notifiers.broadcast(renderNotice(notice, now, this.config.dashboardUrl));
+      result.due.forEach((notice, i) => {
+        const sent = sends[i];
         // With no notifier configured there is nobody to tell: the group counts as notified so
         // adding a notifier later does not replay old news (repeats still come on schedule).
         const delivered = sent.length === 0 || sent.some((s) => s.result.ok);
         if (delivered) groups = markNotified(groups, notice, now);
         report.notifications.push({ group: notice.key, status: notice.status, delivered, results: sent.map((s) => ({ name: s.name, ok: s.result.ok, error: s.result.error })) });
-      }
+      });
       if (result.due.length) await this.store.saveGroups(groups);
       this.snapshot = { ...this.snapshot, groups };
       this.evaluatedAt = now;
