@@ -52,8 +52,9 @@ function run(message: Message, scope: MessageScope, ctx: ValidateContext, out: V
     const at = typeof e?.at === 'string' ? e.at : `import line ${i + 1}`;
     const p = e?.problem as { reason?: unknown; detail?: unknown } | undefined;
     if (p !== undefined) {
-      if (typeof p !== 'object' || p === null || !PROBLEM_REASONS.has(String(p.reason)) || typeof p.detail !== 'string') {
-        item('schema', `${at}: an import problem must have reason bad_row or bad_timestamp and a detail`, lines[i]);
+      if (typeof p !== 'object' || p === null || !PROBLEM_REASONS.has(String(p.reason)) || typeof p.detail !== 'string' || p.detail.trim() === '') {
+        // An empty detail would leave the operator a quarantine row that explains nothing.
+        item('schema', `${at}: an import problem must have reason bad_row or bad_timestamp and a non-empty detail`, lines[i]);
         continue;
       }
       item(p.reason as QuarantineReason, p.detail, typeof e.raw === 'string' ? e.raw : lines[i]);
