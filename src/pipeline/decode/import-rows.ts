@@ -35,6 +35,8 @@ function run(message: Message, scope: MessageScope, ctx: ValidateContext, out: V
   const bad = payloadBytesProblem(message.payload, ctx.config.maxPayloadBytes, 'import rows (NDJSON)', { empty: 'invalid_json', notUtf8: 'invalid_json' });
   if (bad) return item(bad.reason, bad.detail, message.payload.toString('utf8', 0, 200));
   const lines = message.payload.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+  // Every message must leave at least one item, or it would vanish from the accounting.
+  if (lines.length === 0) return item('invalid_json', 'import batch has no lines: every line is blank; expected one JSON line per imported row', '');
   if (lines.length > MAX_IMPORT_LINES) return item('schema', `an import batch has ${lines.length} lines; at most ${MAX_IMPORT_LINES} are allowed`, lines[0]);
 
   // One clock reading for the whole batch, so every row is judged against the same window.
