@@ -31,7 +31,7 @@ export function digestFiles(lakeDir: string, week: string): DigestFiles {
 /** Computes the digest of `week` (measured up to `now` when the week is not over), compared with the week before. */
 export async function computeDigest(warehouse: Warehouse, week: IsoWeek, now: EpochMs, thresholds: DigestThresholds, rows?: Rows): Promise<Digest> {
   const prev = previousWeek(week);
-  const [current, previous] = await Promise.all([measureWeek(warehouse, week, now, { rows }), measureWeek(warehouse, prev, now, { rows })]);
+  const [current, previous] = await Promise.all([measureWeek(warehouse, week, now, { rows, gapsBelow: thresholds.warnBelow }), measureWeek(warehouse, prev, now, { rows, gapsBelow: thresholds.warnBelow })]);
   return buildDigest(current, previous, thresholds, now);
 }
 

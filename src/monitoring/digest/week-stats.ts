@@ -8,7 +8,7 @@
  */
 import type { Warehouse } from '../../core/sinks.js';
 import type { EpochMs } from '../../core/types.js';
-import { msOf, numOf, sqlTs } from '../../jobs/sql.js';
+import { msOf, numOf, sqlString, sqlTs } from '../../jobs/sql.js';
 import type { IsoWeek } from './iso-week.js';
 
 const HOUR = 3_600_000;
@@ -78,12 +78,17 @@ const zero = (): SeverityCounts => ({ critical: 0, warning: 0, info: 0 });
 const asSeverity = (s: unknown): Severity => (s === 'critical' || s === 'warning' ? s : 'info');
 const num = (v: unknown): number => numOf(v) ?? 0;
 
-/** Measures one week up to `until` (<= week.end). */
+/**
+ * Measures one week up to `until` (<= week.end). The longest gap is looked for only in sensors
+ * whose completeness is below `gapsBelow` (default: every sensor with an interval): it needs a
+ * sort of the week's timestamps, the most expensive query here, and a complete sensor has none
+ * worth naming.
+ */
 export async function measureWeek(
   warehouse: Warehouse,
   week: IsoWeek,
   until: EpochMs,
-  opts: { rows?: Rows } = {},
+  opts: { rows?: Rows; gapsBelow?: number } = {},
 ): Promise<WeekStats> {
   const rows = opts.rows ?? warehouseRows(warehouse);
   const end = Math.min(until, week.end);
@@ -91,20 +96,13 @@ export async function measureWeek(
   const E = `CAST('${sqlTs(end)}' AS TIMESTAMP)`;
   const inWeek = (col: string) => `${col} >= ${S} AND ${col} < ${E}`;
 
-  const [registry, counts, life, hourly, gaps, quarantine, received, findings, examples] = await Promise.all([
+  const [registry, life, hourly, quarantine, received, findings, examples] = await Promise.all([
     rows('SELECT sensor_id, location, expected_interval_s, created_at FROM sensors ORDER BY sensor_id'),
-    rows(`SELECT sensor_id, count(*) AS readings, count(DISTINCT ts) AS samples FROM readings WHERE ${inWeek('ts')} GROUP BY sensor_id`),
     rows(`SELECT sensor_id, min(ts) AS first_ts, max(ts) AS last_ts FROM readings WHERE ts < ${E} GROUP BY sensor_id`),
+    // Per hour: samples (distinct timestamps) and readings; the week's totals are their sums.
     rows(
-      `SELECT sensor_id, date_trunc('hour', ts) AS hour, count(DISTINCT ts) AS samples FROM readings
+      `SELECT sensor_id, date_trunc('hour', ts) AS hour, count(DISTINCT ts) AS samples, count(*) AS readings FROM readings
        WHERE ${inWeek('ts')} GROUP BY sensor_id, date_trunc('hour', ts)`,
-    ),
-    rows(
-      `WITH t AS (SELECT DISTINCT sensor_id, ts FROM readings WHERE ${inWeek('ts')}),
-       g AS (SELECT sensor_id, LAG(ts) OVER (PARTITION BY sensor_id ORDER BY ts) AS prev_ts, ts FROM t),
-       r AS (SELECT sensor_id, prev_ts, ts, ROW_NUMBER() OVER (PARTITION BY sensor_id ORDER BY ts - prev_ts DESC, ts) AS rn
-             FROM g WHERE prev_ts IS NOT NULL)
-       SELECT sensor_id, prev_ts, ts FROM r WHERE rn = 1`,
     ),
     rows(`SELECT sensor_id, reason, count(*) AS items FROM quarantine WHERE ${inWeek('received_at')} GROUP BY sensor_id, reason ORDER BY sensor_id, reason`),
     rows(`SELECT sensor_id, count(*) AS items FROM readings WHERE ${inWeek('received_at')} GROUP BY sensor_id`),
@@ -125,9 +123,8 @@ export async function measureWeek(
 
   const bySensor = <T>(list: Record<string, unknown>[], f: (r: Record<string, unknown>) => T): Map<string, T> =>
     new Map(list.filter((r) => r.sensor_id !== null).map((r) => [String(r.sensor_id), f(r)]));
-  const countOf = bySensor(counts, (r) => ({ readings: num(r.readings), samples: num(r.samples) }));
+  const countOf = new Map<string, { readings: number; samples: number }>();
   const lifeOf = bySensor(life, (r) => ({ first: msOf(r.first_ts) as number, last: msOf(r.last_ts) as number }));
-  const gapOf = bySensor(gaps, (r) => ({ from: msOf(r.prev_ts) as number, to: msOf(r.ts) as number }));
   const receivedOf = bySensor(received, (r) => num(r.items));
   const hours = Math.max(0, Math.ceil((end - week.start) / HOUR));
   const hourlyOf = new Map<string, number[]>();
@@ -136,6 +133,9 @@ export async function measureWeek(
     const h = Math.floor(((msOf(r.hour) as number) - week.start) / HOUR);
     if (!hourlyOf.has(id)) hourlyOf.set(id, new Array<number>(hours).fill(0));
     if (h >= 0 && h < hours) hourlyOf.get(id)![h] = num(r.samples);
+    const c = countOf.get(id) ?? countOf.set(id, { readings: 0, samples: 0 }).get(id)!;
+    c.readings += num(r.readings);
+    c.samples += num(r.samples);
   }
   const quarantineOf = new Map<string, Record<string, number>>();
   const unattributed: Record<string, number> = {};
@@ -177,7 +177,6 @@ export async function measureWeek(
     const lastSeen = lifeSpan?.last ?? null;
     const silentFrom = lastSeen ?? from;
     const silentForS = Math.max(0, (end - silentFrom) / 1000);
-    const gap = gapOf.get(id);
     const q = quarantineOf.get(id) ?? {};
     const quarantined = Object.values(q).reduce((a, b) => a + b, 0);
     const denominator = quarantined + (receivedOf.get(id) ?? 0);
@@ -195,7 +194,7 @@ export async function measureWeek(
       completeness: expected ? c.samples / expected : null,
       lastSeen,
       silentForS: intervalS === null ? null : silentForS,
-      longestGap: gap ? { ...gap, seconds: (gap.to - gap.from) / 1000 } : null,
+      longestGap: null,
       quarantineByReason: q,
       quarantined,
       quarantineRate: denominator > 0 ? quarantined / denominator : null,
@@ -205,6 +204,26 @@ export async function measureWeek(
       outliers: sum('spike') + sum('rate_of_change'),
       hourly: hourlyOf.get(id) ?? new Array<number>(hours).fill(0),
     });
+  }
+
+  const gapBelow = opts.gapsBelow ?? Number.POSITIVE_INFINITY;
+  const wanted = sensors.filter((x) => x.completeness !== null && x.completeness < gapBelow && x.samples > 1);
+  if (wanted.length > 0) {
+    const ids = wanted.map((x) => sqlString(x.sensorId)).join(', ');
+    const gaps = await rows(
+      `WITH t AS (SELECT DISTINCT sensor_id, ts FROM readings WHERE ${inWeek('ts')} AND sensor_id IN (${ids})),
+       g AS (SELECT sensor_id, LAG(ts) OVER (PARTITION BY sensor_id ORDER BY ts) AS prev_ts, ts FROM t),
+       r AS (SELECT sensor_id, prev_ts, ts, ROW_NUMBER() OVER (PARTITION BY sensor_id ORDER BY ts - prev_ts DESC, ts) AS rn
+             FROM g WHERE prev_ts IS NOT NULL)
+       SELECT sensor_id, prev_ts, ts FROM r WHERE rn = 1`,
+    );
+    const byId = new Map(wanted.map((x) => [x.sensorId, x]));
+    for (const g of gaps) {
+      const from = msOf(g.prev_ts) as number;
+      const to = msOf(g.ts) as number;
+      const target = byId.get(String(g.sensor_id));
+      if (target) target.longestGap = { from, to, seconds: (to - from) / 1000 };
+    }
   }
 
   const acc = { received: 0, accepted: 0, quarantined: 0, rejected: 0, duplicates: 0 };
