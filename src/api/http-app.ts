@@ -96,7 +96,7 @@ export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
       });
     }
     if (deps.jobs) jobsRoutes(api, { auth: deps.auth, jobs: deps.jobs, clock: deps.clock ?? systemClock });
-    if (deps.alerts) alertsRoutes(api, { auth: deps.auth, alerts: deps.alerts });
+    if (deps.alerts) alertsRoutes(api, { auth: deps.auth, alerts: deps.alerts, clock: deps.clock ?? systemClock });
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {

@@ -44,6 +44,7 @@ export const ROUTE_ROLES: Record<string, Access> = {
   'POST /v1/jobs/:name/run': ['admin'],
   // routes/alerts.ts (docs/alerting.md)
   'GET /v1/alerts': READERS,
+  'POST /v1/alerts/test': ['admin'],
 };
 
 /** The roles allowed on a route; throws for a route missing from the table (so none is forgotten). */

@@ -133,10 +133,19 @@ test('error rate and silent sensor alerts fire, notify once, survive a restart, 
   assert.deepEqual(a.counts, { firing: 0, pending: 0, resolved: 2 });
 });
 
-test('GET /v1/alerts needs a reader token; /v1/sql durations reach the latency tracker', async (t) => {
+test('GET /v1/alerts needs a reader token; /v1/sql durations reach the latency tracker; POST /v1/alerts/test', async (t) => {
   const tmp = tempDir();
   t.after(tmp.cleanup);
-  const sp = await Sensorpipe.start(testConfig(tmp.dir), { logger: silentLogger });
+  const rx = await receiver();
+  const sp = await Sensorpipe.start(
+    testConfig(tmp.dir, {
+      notifiers: [
+        { name: 'chat', kind: 'slack', url: `${rx.base}/slack` },
+        { name: 'gone', kind: 'webhook', url: `${rx.base}/broken`, maxAttempts: 1 },
+      ],
+    }),
+    { logger: silentLogger },
+  );
   t.after(() => sp.stop());
   assert.equal((await sp.http!.inject({ method: 'GET', url: '/v1/alerts' })).statusCode, 401);
   const device = sp.auth.createToken('device');
@@ -147,4 +156,16 @@ test('GET /v1/alerts needs a reader token; /v1/sql durations reach the latency t
     assert.equal(r.statusCode, 200);
   }
   assert.equal(sp.alerting!.latency.size, 3);
+
+  // a test notification through every notifier, admin only
+  const denied = await sp.http!.inject({ method: 'POST', url: '/v1/alerts/test', headers: { authorization: `Bearer ${analyst}` } });
+  assert.equal(denied.statusCode, 403);
+  const admin = sp.auth.createToken('admin');
+  const tested = await sp.http!.inject({ method: 'POST', url: '/v1/alerts/test', headers: { authorization: `Bearer ${admin}` } });
+  assert.equal(tested.statusCode, 200, tested.body);
+  const results = (tested.json() as { results: { name: string; kind: string; ok: boolean; attempts: number; error?: string }[] }).results;
+  assert.deepEqual(results.map((r) => [r.name, r.kind, r.ok, r.attempts]), [['chat', 'slack', true, 1], ['gone', 'webhook', false, 1]]);
+  assert.match(results[1].error!, /HTTP 500/);
+  const slack = rx.got.find((g) => g.path === '/slack')!.body as unknown as { text: string };
+  assert.match(slack.text, /Sensorpipe test notification/);
 });

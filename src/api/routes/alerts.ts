@@ -1,13 +1,17 @@
 /**
- * GET /v1/alerts (docs/alerting.md): the current alerts (pending, firing, recently resolved), the
- * state changes (history, newest first), the notifiers' health, and the rules in force.
+ * Alerts (docs/alerting.md):
+ *
+ *   GET  /v1/alerts        current alerts (pending, firing, recently resolved), the state changes
+ *                          (history, newest first), the notifiers' health, the rules in force
+ *   POST /v1/alerts/test   sends a test notification through every notifier and answers how each
+ *                          went (admin): to check a new notifier's URL without waiting for an alert
  */
 import type { FastifyInstance } from 'fastify';
 import type { AuthStore } from '../../auth/auth-store.js';
 import type { AlertRulesConfig } from '../../alerting/config.js';
 import type { AlertEvent, AlertInstance, GroupState } from '../../alerting/types.js';
-import type { NotifierState } from '../../core/notify.js';
-import type { EpochMs } from '../../core/types.js';
+import type { NotifierSet } from '../../core/notify.js';
+import type { Clock, EpochMs } from '../../core/types.js';
 import { requireRole } from '../auth-hook.js';
 import { authResponses, rolesFor, rolesNote, securityFor } from '../route-roles.js';
 
@@ -17,14 +21,14 @@ export interface AlertsApi {
     current(): { enabled: boolean; evaluatedAt: EpochMs | null; lastError: string | null; alerts: AlertInstance[]; groups: GroupState[] };
     history(limit: number): Promise<AlertEvent[]>;
   };
-  notifiers: { states(): NotifierState[] };
+  notifiers: NotifierSet;
   rules: AlertRulesConfig;
 }
 
 const iso = (ms: EpochMs | null) => (ms === null ? null : new Date(ms).toISOString());
 const STATE_ORDER = { firing: 0, pending: 1, resolved: 2 } as const;
 
-export function alertsRoutes(app: FastifyInstance, deps: { auth: AuthStore; alerts: AlertsApi }): void {
+export function alertsRoutes(app: FastifyInstance, deps: { auth: AuthStore; alerts: AlertsApi; clock: Clock }): void {
   const anyObject = { type: 'object', additionalProperties: true };
   app.get<{ Querystring: { state?: 'pending' | 'firing' | 'resolved'; history?: number } }>(
     '/v1/alerts',
@@ -79,6 +83,34 @@ export function alertsRoutes(app: FastifyInstance, deps: { auth: AuthStore; aler
         groups: cur.groups.map((g) => ({ ...g, notifiedAt: iso(g.notifiedAt) })),
         rules: deps.alerts.rules,
       };
+    },
+  );
+
+  app.post(
+    '/v1/alerts/test',
+    {
+      preHandler: requireRole(deps.auth, rolesFor('POST', '/v1/alerts/test')),
+      schema: {
+        summary: 'Send a test notification through every notifier',
+        description: `${rolesNote('POST', '/v1/alerts/test')} Answers each notifier's result (ok, attempts, error) after its retries. See docs/alerting.md.`,
+        tags: ['alerts'],
+        security: securityFor('POST', '/v1/alerts/test'),
+        response: { 200: { type: 'object', properties: { results: { type: 'array', items: anyObject } } }, ...authResponses() },
+      },
+    },
+    async () => {
+      const now = deps.clock.now();
+      const sent = await deps.alerts.notifiers.broadcast({
+        kind: 'test',
+        title: 'Sensorpipe test notification',
+        text: 'This is a test from POST /v1/alerts/test: this notifier is configured correctly.',
+        severity: 'info',
+        key: 'test',
+        at: now,
+        facts: [{ name: 'sent at', value: new Date(now).toISOString() }],
+      });
+      const kinds = new Map(deps.alerts.notifiers.notifiers.map((n) => [n.name, n.kind]));
+      return { results: sent.map((s) => ({ name: s.name, kind: kinds.get(s.name), ...s.result })) };
     },
   );
 }
