@@ -109,3 +109,13 @@ test('the HTML and Markdown escape what they show', () => {
   assert.ok(md.includes('1. **critical**: room-1: 1 stuck finding (1 critical), e.g. <script>'), 'problem lines keep the text (Markdown renderers escape HTML themselves)');
   assert.match(md, /^\| room-1 \| critical \| 100\.0 % \|/m);
 });
+
+test('a week without sensors or data still renders: nothing to report, no comparison', () => {
+  const w = parseIsoWeek('2026-W48')!;
+  const d = buildDigest(week(w, []), week(parseIsoWeek('2026-W47')!, []), T, w.end + 3_600_000);
+  assert.deepEqual([d.headline.sensors, d.headline.completeness, d.headline.quarantineRate, d.problemCount], [0, null, null, 0]);
+  const html = renderHtml(d);
+  assert.match(html, /No problems this week/);
+  assert.match(html, /Nothing was quarantined this week/);
+  assert.match(renderMarkdown(d), /\*\*Completeness: n\/a\*\* \(no previous week\)/);
+});
