@@ -98,6 +98,10 @@ const spRecord = fc.oneof(
   fc.tuple(fc.record({ sensor_id: id, ts: timestamp }, { requiredKeys: [] }), readings).map(([a, b]) => ({ ...b, ...a })),
 );
 const sensorpipeShape = fc.oneof(spRecord, fc.array(spRecord, { maxLength: 5 }));
+/** Payloads for the MQTT front door: Sensorpipe JSON-ish, mutated and random bytes. */
+export const mqttPayloads = payloads(sensorpipeShape);
+/** Topic levels for the MQTT front door: valid ids and hostile ones (no wildcards: the corpus sends those raw). */
+export const topicIds = id.filter((s) => !s.includes('+') && !s.includes('#'));
 
 const senmlRecord = fc.record(
   { bn: fc.oneof(id.map((s) => `${s}/`), id), bt: timestamp, bu: fc.string({ maxLength: 4 }), bv: number, n: id, u: fc.string({ maxLength: 4 }), v: scalar, vs: scalar, vb: scalar, t: timestamp, s: scalar, ut: scalar, bver: scalar },
