@@ -8,7 +8,7 @@ import { basename, extname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
-import type { Mapping } from './mapping.js';
+import { metricColumns, type Mapping } from './mapping.js';
 import { RowMapper, type RowOutcome } from './rows.js';
 import type { ImportSink } from './sinks.js';
 import type { Progress } from './progress.js';
@@ -47,6 +47,8 @@ export interface ImportReport {
   quarantinedByReason: Record<string, number>;
   /** Growth of the readings table (local mode); accepted minus this are duplicates of stored readings. */
   newReadings: number | null;
+  /** Units from the mapping recorded in the registry where it had none (local mode). */
+  unitsSet: number;
   batches: number;
 }
 
@@ -77,8 +79,10 @@ export async function runImport(inputs: ImportInput[], m: Mapping, sink: ImportS
     quarantined: 0,
     quarantinedByReason: {},
     newReadings: null,
+    unitsSet: 0,
     batches: 0,
   };
+  const sensors = new Set<string>();
   const before = await sink.readingsCount();
   const total = inputs.every((i) => i.size !== null) ? inputs.reduce((n, i) => n + (i.size ?? 0), 0) : null;
   let doneBytes = 0;
@@ -105,6 +109,7 @@ export async function runImport(inputs: ImportInput[], m: Mapping, sink: ImportS
       report.allMissingRows++;
       return;
     }
+    if ('record' in o.entry && sensors.size < 100_000) sensors.add(o.entry.record.sensor_id);
     const text = JSON.stringify(o.entry);
     lines.push(text);
     bytes += text.length + 1;
@@ -127,6 +132,8 @@ export async function runImport(inputs: ImportInput[], m: Mapping, sink: ImportS
   }
   const after = await sink.readingsCount();
   report.newReadings = before === null || after === null ? null : after - before;
+  const units = Object.fromEntries(metricColumns(m).filter((c) => c.unit !== null).map((c) => [c.metric, c.unit as string]));
+  report.unitsSet = await sink.fillUnits(sensors, units);
   return report;
 }
 

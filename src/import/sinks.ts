@@ -37,6 +37,11 @@ export interface ImportSink {
   send(payload: Buffer): Promise<BatchResult>;
   /** Rows in `readings` once everything sent is written; null when it cannot be known. */
   readingsCount(): Promise<number | null>;
+  /**
+   * Records the mapping's units for metrics of these sensors that have none in the registry
+   * (never overwrites one). Returns how many were set; the server sink sets none (use PUT /v1/sensors/:id).
+   */
+  fillUnits(sensors: Iterable<string>, units: Record<string, string>): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -61,8 +66,9 @@ export class LocalImportSink implements ImportSink {
   static async open(config: Config, deps: { clock: Clock; logger: Logger }): Promise<LocalImportSink> {
     const paths = dataPaths(config.dataDir);
     mkdirSync(paths.root, { recursive: true });
-    const spool = await SqliteSpool.open({ dir: paths.spool, maxBytes: config.spool.maxBytes, logger: deps.logger });
+    // The warehouse first: it is locked while a server runs, and nothing else may be opened then.
     const warehouse = await DuckDbWarehouse.open({ path: paths.warehouse, metricDefaults: config.registry.metricDefaults, logger: deps.logger });
+    const spool = await SqliteSpool.open({ dir: paths.spool, maxBytes: config.spool.maxBytes, logger: deps.logger });
     const lake = await FsLake.open({ dir: paths.lake, partitioning: config.lake.partitioning, zstdLevel: config.lake.zstdLevel, logger: deps.logger });
     const registry = new MemoryRegistry(config.validation.unknownSensorPolicy, await warehouse.loadRegistry());
     const ingestor = new Ingestor({
@@ -100,6 +106,27 @@ export class LocalImportSink implements ImportSink {
     await this.writer.drain();
     const r = await this.warehouse.query('SELECT count(*) AS n FROM readings');
     return Number(r.rows[0]?.n ?? 0);
+  }
+
+  async fillUnits(sensors: Iterable<string>, units: Record<string, string>): Promise<number> {
+    if (Object.keys(units).length === 0) return 0;
+    await this.writer.drain();
+    const wanted = new Set(sensors);
+    let set = 0;
+    for (const spec of await this.warehouse.loadRegistry()) {
+      if (!wanted.has(spec.sensorId)) continue;
+      let changed = false;
+      for (const [metric, unit] of Object.entries(units)) {
+        const m = spec.metrics[metric];
+        if (m && m.unit === null) {
+          spec.metrics[metric] = { ...m, unit };
+          changed = true;
+          set++;
+        }
+      }
+      if (changed) await this.warehouse.upsertSensor(spec);
+    }
+    return set;
   }
 
   async close(): Promise<void> {
@@ -151,6 +178,11 @@ export class ServerImportSink implements ImportSink {
       const body = JSON.parse(text) as BatchResult;
       return { accepted: body.accepted, quarantined: body.quarantined, reasons: body.reasons ?? {} };
     }
+  }
+
+  /** None: the server may not have registered the sensors yet; set units with PUT /v1/sensors/:id. */
+  async fillUnits(): Promise<number> {
+    return 0;
   }
 
   /** Null: the server writes in the background, so a count taken now could miss this import. */

@@ -73,12 +73,15 @@ test('UCI Air Quality: the ready mapping imports every present value; a second i
     assert.equal(first.quarantined, truth.badRows);
     assert.equal(first.newReadings, truth.values, 'every accepted reading is stored once');
     assert.equal(await count(dir, 'SELECT count(*) AS n FROM readings'), truth.values);
+    assert.equal(await count(dir, "SELECT count(*) AS n FROM sensor_metrics WHERE sensor_id = 'uci-air-multisensor' AND metric = 'co_gt' AND unit = 'mg/m3'"), 1, 'the mapping unit is recorded');
+    assert.ok(first.unitsSet > 0);
     // 10/03/2004 18.00.00 at +01:00 is 17:00 UTC; decimal comma read: CO(GT) 2,6 -> 2.6
     assert.equal(await count(dir, "SELECT value AS n FROM readings WHERE metric = 'co_gt' AND ts = TIMESTAMP '2004-03-10 17:00:00'"), 2.6);
 
     const second = await importLocal(dir, file, join(MAPPINGS, 'uci-air-quality.yaml'));
     assert.equal(second.readingsAccepted, truth.values);
     assert.equal(second.newReadings, 0, 'the second import only finds duplicates');
+    assert.equal(second.unitsSet, 0, 'units already recorded are left alone');
     assert.equal(await count(dir, 'SELECT count(*) AS n FROM readings'), truth.values);
     assert.equal(await count(dir, "SELECT sum(items) AS n FROM ingest_counts WHERE source = 'import' AND outcome = 'duplicate'"), truth.values);
     assert.equal(await count(dir, 'SELECT count(*) AS n FROM quarantine'), 0);

@@ -7,6 +7,7 @@ import { progressFor } from '../../import/progress.js';
 import { resolveInputs, runImport, type ImportReport } from '../../import/run-import.js';
 import { LocalImportSink, ServerImportError, ServerImportSink, type ImportSink } from '../../import/sinks.js';
 import { dataPaths } from '../../runtime/paths.js';
+import { WarehouseLockedError } from '../../sinks/warehouse/duckdb-open.js';
 import { configFrom, type CommonFlags } from '../config-flags.js';
 import { CliError, EXIT } from '../output.js';
 import { findServer } from '../server-client.js';
@@ -78,7 +79,7 @@ Exit codes: 0 imported (quarantined rows are reported, not an error), 1 storage 
           sink = await LocalImportSink.open(config, { clock: systemClock, logger });
         } catch (err) {
           const msg = (err as Error).message;
-          if (/lock/i.test(msg)) {
+          if (err instanceof WarehouseLockedError) {
             throw new CliError(
               `the warehouse ${dataPaths(config.dataDir).warehouse} is in use by another process (${msg}). ` +
                 'If a server runs on this data dir, pass --url (and --token) so the import goes through it.',
