@@ -26,7 +26,8 @@ ol.problems{padding-left:22px;margin:0}ol.problems li{margin:0 0 10px}.action{co
 .badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;color:#fff;vertical-align:1px}
 .badge.critical{background:var(--crit)}.badge.warning{background:var(--warn)}.badge.info{background:#0969da}.badge.ok{background:var(--ok)}
 table{border-collapse:collapse;width:100%;font-size:14px}th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:middle}
-th{background:var(--bg);font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:var(--bg);font-weight:600}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+#sensors td:first-child{white-space:nowrap}
 .sparkline{display:block;background:var(--bg);border-radius:3px}.sparkline .line{fill:none;stroke:#0969da;stroke-width:1.2}
 .sparkline .ref{stroke:var(--muted);stroke-dasharray:3 3;stroke-width:.6}
 .small{font-size:12px;color:var(--muted)}footer{margin-top:28px;color:var(--muted);font-size:12px}
