@@ -10,6 +10,7 @@ import { PostgresWarehouse } from '../../src/sinks/warehouse/postgres-warehouse.
 import { scramVerifier } from '../../src/sinks/warehouse/postgres-roles.js';
 import { SpoolSim, T0, batchOf, reading } from '../helpers/batches.js';
 import { TEST_PG, dropSchema, freshSchemaName, requirePostgres, withAdmin } from '../helpers/postgres.js';
+import { tempDir } from '../helpers/server.js';
 
 function cli(args: string[], env: Record<string, string>, input?: string) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
@@ -115,6 +116,16 @@ if (requirePostgres('sensorpipe db grant-analyst')) {
       await denied('SELECT pg_sleep(5)', ['57014']);
     } finally {
       await c.end();
+    }
+
+    // `sensorpipe query` without a server queries PostgreSQL directly, also with the analyst's own login.
+    const tmp = tempDir();
+    t.after(tmp.cleanup);
+    const analystUrl = (TEST_PG.url as string).replace('postgres@', `${role}:${encodeURIComponent('correct horse battery')}@`);
+    for (const url of [TEST_PG.url as string, analystUrl]) {
+      const q = cli(['--data-dir', tmp.dir, 'query', '--json', 'SELECT count(*) AS n FROM readings'], { ...env, SENSORPIPE_WAREHOUSE__POSTGRES__URL: url });
+      assert.equal(q.code, 0, q.stderr);
+      assert.deepEqual(JSON.parse(q.stdout), { n: 2 });
     }
   });
 

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import type { QueryResult } from '../../core/sinks.js';
 import { QueryError } from '../../core/sinks.js';
-import { DuckDbWarehouse } from '../../sinks/warehouse/duckdb-warehouse.js';
+import { openWarehouse } from '../../sinks/warehouse/open-warehouse.js';
+import { silentLogger } from '../../core/types.js';
 import { dataPaths } from '../../runtime/paths.js';
 import { configFrom, type CommonFlags } from '../config-flags.js';
 import { CliError, EXIT, printRows } from '../output.js';
@@ -17,7 +18,7 @@ interface RemoteFlags {
 export function registerQuery(program: Command): void {
   program
     .command('query <sql>')
-    .description('run read-only SQL: on the running server, or on the DuckDB file under --data-dir when no server runs')
+    .description('run read-only SQL: on the running server, or, when no server runs, on the DuckDB file under --data-dir or the PostgreSQL warehouse')
     .option('--url <url>', 'server URL (default: the server running on --data-dir)')
     .option('--token <token>', 'API token (default: $SENSORPIPE_TOKEN, or the local admin token of a server on this data dir)')
     .option('--json', 'one JSON object per line')
@@ -33,10 +34,11 @@ export function registerQuery(program: Command): void {
         result = await callServer<QueryResult>(target, 'POST', '/v1/sql', { sql });
       } else {
         const path = dataPaths(config.dataDir).warehouse;
-        if (!existsSync(path)) {
+        // PostgreSQL is queried directly; the DuckDB file only when it exists.
+        if (config.warehouse.kind === 'duckdb' && !existsSync(path)) {
           throw new CliError(`no Sensorpipe server runs on ${dataPaths(config.dataDir).root} and there is no warehouse file at ${path}. Start one with \`npm start\` (or pass --data-dir / --url).`, EXIT.unavailable);
         }
-        const wh = await DuckDbWarehouse.open({ path, metricDefaults: config.registry.metricDefaults, readOnly: true });
+        const wh = await openWarehouse({ warehouse: config.warehouse, duckdbPath: path, metricDefaults: config.registry.metricDefaults, logger: silentLogger, readOnly: true });
         try {
           result = await wh.query(sql, config.sql);
         } catch (err) {

@@ -15,14 +15,16 @@ export interface OpenWarehouseOptions {
   metricDefaults: Record<string, MetricSpec>;
   logger: Logger;
   clock?: Clock;
+  /** Only read (the CLI without a server): DuckDB opens the file read-only, PostgreSQL skips schema setup. */
+  readOnly?: boolean;
 }
 
 export async function openWarehouse(o: OpenWarehouseOptions): Promise<Warehouse> {
   if (o.warehouse.kind === 'postgres') {
     const { PostgresWarehouse } = await import('./postgres-warehouse.js');
     const { schema = 'sensorpipe', poolSize, ...connection } = o.warehouse.postgres ?? {};
-    return PostgresWarehouse.open({ connection, schema, poolSize, metricDefaults: o.metricDefaults, logger: o.logger, clock: o.clock });
+    return PostgresWarehouse.open({ connection, schema, poolSize, metricDefaults: o.metricDefaults, logger: o.logger, clock: o.clock, setup: !o.readOnly });
   }
   const { DuckDbWarehouse } = await import('./duckdb-warehouse.js');
-  return DuckDbWarehouse.open({ path: o.duckdbPath, metricDefaults: o.metricDefaults, logger: o.logger, clock: o.clock });
+  return DuckDbWarehouse.open({ path: o.duckdbPath, metricDefaults: o.metricDefaults, logger: o.logger, clock: o.clock, readOnly: o.readOnly });
 }

@@ -48,6 +48,8 @@ export interface PostgresWarehouseOptions {
   metricDefaults: Record<string, MetricSpec>;
   logger?: Logger;
   clock?: Clock;
+  /** false: do not create or upgrade the schema (the CLI's read-only queries; a role that may only read). Default true. */
+  setup?: boolean;
 }
 
 const DEFAULT_MAX_ROWS = 10_000;
@@ -146,12 +148,7 @@ export class PostgresWarehouse implements Warehouse {
         throw new Error(`cannot connect to the PostgreSQL warehouse at ${where}: ${msg}. Check warehouse.postgres (url or host/port/user/password) and that the server accepts connections from this host.`);
       });
       try {
-        await c.query('BEGIN');
-        await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [this.locks.setup]);
-        const exists = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.opts.schema]);
-        if (exists.rowCount === 0) await c.query(`CREATE SCHEMA ${pgIdent(this.opts.schema)}`);
-        for (const ddl of POSTGRES_SCHEMA) await c.query(ddl);
-        await c.query('COMMIT');
+        if (this.opts.setup !== false) await this.setupSchema(c);
         const su = await c.query('SELECT rolsuper FROM pg_roles WHERE rolname = current_user');
         if (su.rows[0]?.rolsuper === true) {
           this.logger.warn(
@@ -159,9 +156,6 @@ export class PostgresWarehouse implements Warehouse {
             'Sensorpipe connects to PostgreSQL as a superuser: analyst SQL is still read-only and filtered, but run it as an ordinary role that owns its schema (docs/postgres.md)',
           );
         }
-      } catch (err) {
-        await c.query('ROLLBACK').catch(() => undefined);
-        throw err;
       } finally {
         c.release();
       }
@@ -173,6 +167,21 @@ export class PostgresWarehouse implements Warehouse {
     this.queries = queries;
     this.knownPairs = null;
     this.logger.info({ where, schema: this.opts.schema, ms: Math.round(performance.now() - t0) }, 'warehouse open');
+  }
+
+  /** Creates the schema when missing and runs every (idempotent) DDL statement, in one transaction under the setup lock. */
+  private async setupSchema(c: pg.PoolClient): Promise<void> {
+    try {
+      await c.query('BEGIN');
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [this.locks.setup]);
+      const exists = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.opts.schema]);
+      if (exists.rowCount === 0) await c.query(`CREATE SCHEMA ${pgIdent(this.opts.schema)}`);
+      for (const ddl of POSTGRES_SCHEMA) await c.query(ddl);
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
   }
 
   private pool(which: 'writes' | 'queries'): pg.Pool {
