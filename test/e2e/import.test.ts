@@ -160,7 +160,7 @@ test('through a running server: broken rows are quarantined with their reason, g
   }
 });
 
-test('CLI: flags for a simple TSV, --json report on stdout, exit 2 naming the fix for a bad mapping', () => {
+test('CLI: flags for a simple TSV, NDJSON on stdin, --json report on stdout, exit 2 naming the fix for a bad mapping', () => {
   const { dir, cleanup } = tempDir('sensorpipe-import-cli-');
   try {
     const file = join(dir, 'simple.tsv');
@@ -172,6 +172,18 @@ test('CLI: flags for a simple TSV, --json report on stdout, exit 2 naming the fi
     const report = JSON.parse(ok.stdout) as { readingsAccepted: number; newReadings: number; mode: string };
     assert.deepEqual([report.mode, report.readingsAccepted, report.newReadings], ['local', 2, 2]);
     assert.equal(ok.stderr, '', 'no progress lines for a short import on a pipe');
+
+    // NDJSON on stdin: the same readings again (duplicates) plus a line that is not an object
+    const ndjson = '{"time": 1714557600000, "dev": "lab-1", "temp": 20.5}\n[1]\n{"time": 1714557720000, "dev": "lab-2", "temp": "NA"}\n';
+    const stdin = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', join(dir, 'data'), 'import', '-', '--format', 'ndjson', '--ts-column', 'time', '--ts-format', 'epoch_ms', '--sensor-column', 'dev', '--metrics', 'temp:temperature', '--missing', 'NA', '--json'],
+      { cwd: ROOT, encoding: 'utf8', input: ndjson },
+    );
+    assert.equal(stdin.status, 0, stdin.stderr);
+    const r2 = JSON.parse(stdin.stdout) as { files: string[]; rows: number; readingsAccepted: number; newReadings: number; allMissingRows: number; quarantinedByReason: Record<string, number> };
+    assert.deepEqual([r2.files, r2.rows, r2.readingsAccepted, r2.newReadings, r2.allMissingRows], [['stdin'], 3, 1, 0, 1]);
+    assert.deepEqual(r2.quarantinedByReason, { bad_row: 1 });
 
     const bad = cli(file, '--ts-column', 'epoch', '--sensor-id', 'lab 1', '--metrics', 't');
     assert.equal(bad.status, 2);
