@@ -8,7 +8,7 @@
  * (`null` observations) leaves its alerts untouched. A disabled rule resolves its alerts.
  *
  * Per group (the rule's `groupBy` labels): one notification for all its firing alerts, sent when the
- * group first fires, when an alert joins it, and again every `repeatIntervalMs` while it fires; one
+ * group first fires, when an alert joins it (or fires again after resolving), and again every `repeatIntervalMs` while it fires; one
  * "resolved" notification once none of its alerts fires any more.
  */
 import type { AlertRulesConfig, RuleName } from './config.js';
@@ -127,7 +127,8 @@ function dueNotices(alerts: AlertInstance[], groups: GroupState[], rules: AlertR
     const prev = prevByKey.get(key);
     let reason: GroupNotice['reason'] | null = null;
     if (!prev || prev.status === 'resolved') reason = 'new';
-    else if (g.alerts.some((a) => !prev.notifiedIds.includes(a.id))) reason = 'changed';
+    // An alert new to the group, or one that resolved and fired again since the last notification.
+    else if (g.alerts.some((a) => !prev.notifiedIds.includes(a.id) || (a.firedAt ?? 0) > prev.notifiedAt)) reason = 'changed';
     else if (now - prev.notifiedAt >= repeatIntervalMs) reason = 'repeat';
     if (reason) due.push({ key, rule: g.rule, labels: g.labels, status: 'firing', reason, severity: worst(g.alerts), alerts: g.alerts });
   }

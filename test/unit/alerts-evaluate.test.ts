@@ -96,6 +96,12 @@ test('grouping: one notification per group; a sensor joining a notified group se
   assert.equal(x.res.due.length, 0, 'one of three resolving does not notify the group');
   x = step(x.snap, { sensor_silent: silent('a', 'b', 'd') }, byRule, T0 + 2 * MIN);
   assert.deepEqual(x.res.due.map((d) => [d.reason, d.alerts.length]), [['changed', 3]]);
+  x = step(x.snap, { sensor_silent: silent('a', 'd') }, byRule, T0 + 3 * MIN);
+  assert.equal(x.res.due.length, 0);
+  x = step(x.snap, { sensor_silent: silent('a', 'b', 'd') }, byRule, T0 + 4 * MIN);
+  assert.deepEqual(x.res.due.map((d) => [d.reason, d.alerts.length]), [['changed', 3]], 'b resolved and fired again: the group hears of it');
+  x = step(x.snap, { sensor_silent: silent('a', 'b', 'd') }, byRule, T0 + 5 * MIN);
+  assert.equal(x.res.due.length, 0);
 
   const perSensor = rules({ sensor_silent: { groupBy: ['rule', 'sensor_id'] } });
   const y = step({ alerts: [], groups: [] }, { sensor_silent: silent('a', 'b', 'c') }, perSensor, T0);
