@@ -21,7 +21,9 @@ async function openFresh(schema = freshSchemaName()): Promise<{ warehouse: Postg
 }
 
 if (requirePostgres('PostgreSQL warehouse contract')) {
-  runWarehouseContract('postgres', () => openFresh());
+  runWarehouseContract('postgres', () => openFresh(), {
+    fileReads: ["SELECT pg_read_file('/etc/passwd')", "SELECT * FROM pg_ls_dir('/')", "SELECT pg_stat_file('/etc/passwd')"],
+  });
 
   describe('PostgreSQL warehouse specifics', () => {
     test('the gate refuses by statement type and by function, and names what it refused', async () => {

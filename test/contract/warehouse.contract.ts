@@ -1,6 +1,8 @@
 /**
- * The contract every `Warehouse` implementation must pass (DuckDB now, PostgreSQL later).
- * It talks to the `Warehouse` interface only, and its SQL is the subset both engines accept.
+ * The contract every `Warehouse` implementation must pass (warehouse-duckdb.test.ts,
+ * warehouse-postgres.test.ts). It talks to the `Warehouse` interface only, and its SQL is the
+ * subset both engines accept; what differs per engine (how SQL would read a server file) comes in
+ * `EngineProbes`.
  *
  * The factory returns a fresh, EMPTY, ready warehouse configured with
  * `metricDefaults: CONTRACT_METRIC_DEFAULTS`; `cleanup()` closes it and removes its data.
@@ -32,6 +34,12 @@ export const CONTRACT_METRIC_DEFAULTS: Record<string, MetricSpec> = {
 };
 
 export type WarehouseFactory = () => Promise<{ warehouse: Warehouse; cleanup(): Promise<void> }>;
+
+/** Engine-specific SQL the contract needs. */
+export interface EngineProbes {
+  /** SELECTs that would read a file on the server with this engine's own functions: each must be refused. */
+  fileReads: string[];
+}
 
 async function withWarehouse(factory: WarehouseFactory, fn: (w: Warehouse) => Promise<void>): Promise<void> {
   const { warehouse, cleanup } = await factory();
@@ -82,7 +90,7 @@ async function expectRefused(w: Warehouse, sql: string, codes: QueryError['code'
   return caught;
 }
 
-export function runWarehouseContract(name: string, factory: WarehouseFactory): void {
+export function runWarehouseContract(name: string, factory: WarehouseFactory, probes: EngineProbes): void {
   describe(`Warehouse contract: ${name}`, () => {
     test('a new warehouse is empty; open() is idempotent; committedOffset follows batches', async () => {
       await withWarehouse(factory, async (w) => {
@@ -438,6 +446,8 @@ export function runWarehouseContract(name: string, factory: WarehouseFactory): v
         ]) {
           await expectRefused(w, sql, ['refused', 'invalid']);
         }
+        assert.ok(probes.fileReads.length > 0, 'the engine names its file-reading functions');
+        for (const sql of probes.fileReads) await expectRefused(w, sql);
         await expectRefused(w, 'SELEC nonsense FROM', ['invalid']);
         await expectRefused(w, 'SELECT * FROM no_such_table', ['invalid']);
         assert.equal(await count(w, 'readings'), 1, 'nothing was changed');
