@@ -31,7 +31,7 @@ for (const t of targets) {
   }
   failed++;
   const example = r.counterexample?.[0];
-  console.log(`FAIL  ${t.name} after ${r.numRuns} runs (seed ${seed}, path ${r.counterexamplePath}): ${String(r.errorInstance ?? r.error).slice(0, 500)}`);
+  console.log(`FAIL  ${t.name} after ${r.numRuns} runs (seed ${seed}, path ${r.counterexamplePath}): ${String(r.errorInstance).slice(0, 500)}`);
   if (Buffer.isBuffer(example)) {
     const name = `${t.name}-${createHash('sha256').update(example).digest('hex').slice(0, 12)}.json`;
     const file = new URL(`../test/fixtures/bad-input/fuzz/${name}`, import.meta.url);

@@ -46,7 +46,7 @@ test('MQTT front door fuzz: random topics, payloads and packets; acked => counte
     }),
     { seed: 0x3107, numRuns: 250 },
   );
-  client?.end(true);
+  (client as MqttClient | null)?.end(true);
   await sp.writer.drain();
   const rejectedBefore = await rows<{ n: number }>(sp, "select coalesce(sum(items), 0)::int n from ingest_counts where source = 'mqtt' and outcome = 'rejected'");
   assert.equal(rejectedBefore[0].n, refused, 'each refused publish is one rejected item');
