@@ -247,8 +247,10 @@ export async function writeBatchInTransactionPg(c: pg.ClientBase, batch: SinkBat
   const t0 = performance.now();
   const plan = planBatch(batch.records, committed);
   let verdicts = new Map<number, Verdict>();
+  let tStaged = t0;
   if (plan.readings.length > 0) {
     await stageReadings(c, plan);
+    tStaged = performance.now();
     verdicts = await classifyAndInsert(c, plan);
   }
   const t1 = performance.now();
@@ -282,7 +284,8 @@ export async function writeBatchInTransactionPg(c: pg.ClientBase, batch: SinkBat
       inserted: outcome.inserted,
       duplicates: outcome.duplicates,
       conflicts: outcome.conflicts.length,
-      classifyInsertMs: Math.round(t1 - t0),
+      stageMs: Math.round(tStaged - t0),
+      classifyInsertMs: Math.round(t1 - tStaged),
       totalMs: Math.round(performance.now() - t0),
     },
     'warehouse batch',
