@@ -51,6 +51,10 @@ function tally(quarantined: { reason: string }[]): Record<string, number> {
   return r;
 }
 
+/** Spool records (import batches of up to 2,000 rows) or bytes waiting before the local writer runs. */
+const DRAIN_RECORDS = 16;
+const DRAIN_BYTES = 16 * 1024 * 1024;
+
 export class LocalImportSink implements ImportSink {
   readonly mode = 'local' as const;
   private constructor(
@@ -83,7 +87,7 @@ export class LocalImportSink implements ImportSink {
     const writer = new Writer({ spool, warehouse, lake, clock: deps.clock, logger: deps.logger }, config.writer);
     // Whatever an earlier run left in the spool is written first.
     await writer.drain();
-    return new LocalImportSink(spool, warehouse, lake, ingestor, writer, deps.clock, config.writer.batchMaxRecords);
+    return new LocalImportSink(spool, warehouse, lake, ingestor, writer, deps.clock, Math.min(DRAIN_RECORDS, config.writer.batchMaxRecords));
   }
 
   async send(payload: Buffer): Promise<BatchResult> {
@@ -97,8 +101,10 @@ export class LocalImportSink implements ImportSink {
       await this.writer.drain();
       result = await this.ingestor.ingest(message, { topicSensorId: null }, validateImportRows);
     }
+    // Write every few batches: the backlog (and the writer's batch, read whole into memory) stays
+    // small whatever the file size, and the lake gets files of a useful size.
     const stats = await this.spool.stats();
-    if (stats.depthRecords >= this.drainEvery || stats.depthBytes >= stats.limitBytes / 4) await this.writer.drain();
+    if (stats.depthRecords >= this.drainEvery || stats.depthBytes >= DRAIN_BYTES) await this.writer.drain();
     return { accepted: result.readings.length, quarantined: result.quarantined.length, reasons: tally(result.quarantined) };
   }
 
