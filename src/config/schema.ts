@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { cronProblem } from '../jobs/cron.js';
 import { qualityConfigSchema } from '../quality/config.js';
 import { mqttExternalConfigSchema } from '../sources/mqtt-external-config.js';
+import { jetstreamSpoolConfigSchema } from '../pipeline/spool/jetstream-config.js';
 import { warehouseConfigSchema } from '../sinks/warehouse/config.js';
 import { alertsConfigSchema, notifiersConfigSchema } from '../alerting/config.js';
 
@@ -116,10 +117,13 @@ export const configSchema = z
       }),
     spool: z
       .object({
+        /** sqlite: a local file (one process); jetstream: NATS JetStream shared by collectors (docs/jetstream.md). */
+        kind: z.enum(['sqlite', 'jetstream']).default('sqlite'),
         maxBytes: z.number().int().positive().default(1024 * 1024 * 1024),
+        jetstream: jetstreamSpoolConfigSchema.prefault({}),
       })
       .strict()
-      .default({ maxBytes: 1024 * 1024 * 1024 }),
+      .prefault({}),
     writer: z
       .object({
         batchMaxRecords: z.number().int().positive().default(5000),

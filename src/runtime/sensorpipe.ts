@@ -2,9 +2,10 @@ import { mkdirSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { MemoryRegistry } from '../core/registry.js';
-import { systemClock, type Clock, type Logger } from '../core/types.js';
+import { systemClock, type Clock, type Logger, type Spool } from '../core/types.js';
 import { AuthStore } from '../auth/auth-store.js';
 import { SqliteSpool } from '../pipeline/spool/sqlite-spool.js';
+import { JetStreamSpool } from '../pipeline/spool/jetstream-spool.js';
 import { openWarehouse } from '../sinks/warehouse/open-warehouse.js';
 import type { Warehouse } from '../core/sinks.js';
 import { FsLake } from '../sinks/lake/fs-lake.js';
@@ -45,7 +46,7 @@ export class Sensorpipe {
     readonly config: Config,
     readonly paths: ReturnType<typeof dataPaths>,
     readonly auth: AuthStore,
-    readonly spool: SqliteSpool,
+    readonly spool: Spool,
     /** DuckDB or PostgreSQL, by warehouse.kind. */
     readonly warehouse: Warehouse,
     readonly lake: FsLake,
@@ -72,7 +73,10 @@ export class Sensorpipe {
     mkdirSync(paths.root, { recursive: true });
 
     const auth = AuthStore.open(paths.auth);
-    const spool = await SqliteSpool.open({ dir: paths.spool, maxBytes: config.spool.maxBytes, logger });
+    const spool: Spool =
+      config.spool.kind === 'jetstream'
+        ? await JetStreamSpool.open({ ...config.spool.jetstream, maxBytes: config.spool.maxBytes, logger })
+        : await SqliteSpool.open({ dir: paths.spool, maxBytes: config.spool.maxBytes, logger });
     const warehouse = await openWarehouse({ warehouse: config.warehouse, duckdbPath: paths.warehouse, metricDefaults: config.registry.metricDefaults, logger, clock });
     const lake = await FsLake.open({ dir: paths.lake, partitioning: config.lake.partitioning, zstdLevel: config.lake.zstdLevel, logger });
     const registry = new MemoryRegistry(config.validation.unknownSensorPolicy, await warehouse.loadRegistry());
