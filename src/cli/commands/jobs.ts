@@ -7,7 +7,9 @@ import { JobRangeError, Scheduler, UnknownJobError, type JobInfo, type ProgressE
 import { parseTime } from '../../jobs/windows.js';
 import { dataPaths } from '../../runtime/paths.js';
 import { FsLake } from '../../sinks/lake/fs-lake.js';
-import { DuckDbWarehouse, WarehouseLockedError, WarehouseMissingError } from '../../sinks/warehouse/duckdb-warehouse.js';
+import { WarehouseLockedError, WarehouseMissingError } from '../../sinks/warehouse/duckdb-open.js';
+import { openWarehouse } from '../../sinks/warehouse/open-warehouse.js';
+import type { Warehouse } from '../../core/sinks.js';
 import type { Config } from '../../config/schema.js';
 import { configFrom, type CommonFlags } from '../config-flags.js';
 import { CliError, EXIT, printRows } from '../output.js';
@@ -23,19 +25,25 @@ const short = (iso: string | null | undefined) => (iso ? iso.replace(/:00\.000Z$
 
 /**
  * Without a server, the CLI opens the warehouse itself (DuckDB allows one process per file):
- * read-only to look, read-write to run jobs.
+ * read-only to look, read-write to run jobs. A PostgreSQL warehouse is opened directly.
  */
 async function withLocalScheduler<T>(config: Config, mode: 'read' | 'write', fn: (s: Scheduler) => Promise<T>): Promise<T> {
   const paths = dataPaths(config.dataDir);
-  if (!existsSync(paths.warehouse)) {
+  if (config.warehouse.kind === 'duckdb' && !existsSync(paths.warehouse)) {
     throw new CliError(
       `no Sensorpipe server runs on ${paths.root} and there is no warehouse file at ${paths.warehouse}. Start one with \`sensorpipe start\` (or pass --data-dir / --url).`,
       EXIT.unavailable,
     );
   }
-  let wh: DuckDbWarehouse;
+  let wh: Warehouse;
   try {
-    wh = await DuckDbWarehouse.open({ path: paths.warehouse, metricDefaults: config.registry.metricDefaults, readOnly: mode === 'read' });
+    wh = await openWarehouse({
+      warehouse: config.warehouse,
+      duckdbPath: paths.warehouse,
+      metricDefaults: config.registry.metricDefaults,
+      logger: silentLogger,
+      readOnly: mode === 'read',
+    });
   } catch (err) {
     if (err instanceof WarehouseLockedError) {
       throw new CliError(
