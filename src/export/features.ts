@@ -10,6 +10,10 @@
  *           manifest says so)                                             flag observed | interpolated | missing
  * gap_s = seconds from the last reading at or before t to t (null when there is none since
  * from - maxGap). `observed` means a reading fell in (t - resolution, t].
+ * quality = the highest severity (info < warning < critical) of the quality findings
+ * (quality_results) for that sensor and metric whose window [start, end) contains t, else null. A
+ * finding is written after its window closes, so this column describes the data (for filtering
+ * training rows) and is not knowledge available at t.
  *
  * Streaming: readings arrive in ts order; per series only the readings not yet passed are kept, and
  * the source is read ahead only to t + maxGap (for linear), so memory is bounded by that window.
@@ -32,7 +36,7 @@ export interface FeatureSpec {
 export interface FeatureColumn {
   sensor: string;
   metric: string;
-  /** `<sensor>__<metric>`; the flag and gap columns add `__flag` and `__gap_s`. */
+  /** `<sensor>__<metric>`; the flag, gap and quality columns add `__flag`, `__gap_s` and `__quality`. */
   name: string;
 }
 
@@ -73,6 +77,31 @@ class Series {
   }
 }
 
+/** A quality finding's window for one series (see `quality` above). */
+export interface QualityWindow {
+  start: number;
+  end: number;
+  severity: 'info' | 'warning' | 'critical';
+}
+
+const RANK = { info: 1, warning: 2, critical: 3 } as const;
+
+/** Highest severity covering t, walking windows sorted by start with a moving pointer. */
+class QualityTrack {
+  private next = 0;
+  private active: QualityWindow[] = [];
+  constructor(private readonly windows: QualityWindow[]) {
+    windows.sort((a, b) => a.start - b.start);
+  }
+  at(t: number): QualityWindow['severity'] | null {
+    while (this.next < this.windows.length && this.windows[this.next].start <= t) this.active.push(this.windows[this.next++]);
+    this.active = this.active.filter((w) => w.end > t);
+    let best: QualityWindow['severity'] | null = null;
+    for (const w of this.active) if (best === null || RANK[w.severity] > RANK[best]) best = w.severity;
+    return best;
+  }
+}
+
 export interface FeatureStats {
   rows: number;
   readingsRead: number;
@@ -88,8 +117,10 @@ export async function buildFeatures(
   readings: AsyncIterable<ReadingRow[]>,
   emit: (rows: Record<string, unknown>[]) => Promise<void>,
   batchRows = 5000,
+  quality: Map<string, QualityWindow[]> = new Map(),
 ): Promise<FeatureStats> {
   const cols = featureColumns(spec);
+  const tracks = new Map(cols.map((c) => [c.name, new QualityTrack(quality.get(c.name) ?? [])]));
   const series = new Map<string, Series>(cols.map((c) => [c.name, new Series()]));
   const it = readings[Symbol.asyncIterator]();
   let buffered = -Infinity;
@@ -144,6 +175,7 @@ export async function buildFeatures(
       row[c.name] = value;
       row[`${c.name}__flag`] = flag;
       row[`${c.name}__gap_s`] = last === null ? null : (t - last.ts) / 1000;
+      row[`${c.name}__quality`] = tracks.get(c.name)!.at(t);
     }
     out.push(row);
     rows++;

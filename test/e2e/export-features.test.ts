@@ -18,6 +18,7 @@ import { noProgress } from '../../src/import/progress.js';
 import { resolveInputs, runImport } from '../../src/import/run-import.js';
 import { LocalImportSink } from '../../src/import/sinks.js';
 import { systemClock, silentLogger } from '../../src/core/types.js';
+import { DuckDbWarehouse } from '../../src/sinks/warehouse/duckdb-warehouse.js';
 import { startServer, tempDir, testConfig } from '../helpers/server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -53,6 +54,19 @@ test('export features: point-in-time ffill table matches a brute-force as-of joi
       await sink.close();
     }
 
+    // A quality finding for s1 (as the quality checks write them)
+    const wh = await DuckDbWarehouse.open({ path: join(dir, 'data', 'warehouse.duckdb'), metricDefaults: {} });
+    try {
+      await wh.jobTransaction((tx) =>
+        tx.run(
+          `INSERT INTO quality_results ("check", sensor_id, metric, window_start, window_end, severity, observed, expected, detail, created_at)
+           VALUES ('stuck', 's1', 'flow', TIMESTAMP '2024-01-01 00:20:00', TIMESTAMP '2024-01-01 00:30:00', 'critical', 1, 0, 'test finding', TIMESTAMP '2024-01-01 01:00:00')`,
+        ),
+      );
+    } finally {
+      await wh.close();
+    }
+
     const out = join(dir, 'f.parquet');
     const args = ['--sensors', 's1,s2', '--metrics', 'flow', '--from', '2024-01-01T00:05:00Z', '--to', '2024-01-01T01:05:00Z', '--resolution', '1m', '--fill', 'ffill', '--max-gap', '5m'];
     const cli = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', join(dir, 'data'), 'export', 'features', ...args, '--out', out, '--json'], { cwd: ROOT, encoding: 'utf8' });
@@ -61,7 +75,10 @@ test('export features: point-in-time ffill table matches a brute-force as-of joi
 
     const rows = await parquetReadObjects({ file: await asyncBufferFromFile(out), compressors, parsers: { timestampFromMicroseconds: (us: bigint) => Number(us) / 1000 } });
     assert.equal(rows.length, 60);
-    assert.deepEqual(Object.keys(rows[0]), ['ts', 's1__flow', 's1__flow__flag', 's1__flow__gap_s', 's2__flow', 's2__flow__flag', 's2__flow__gap_s']);
+    assert.deepEqual(Object.keys(rows[0]), ['ts', 's1__flow', 's1__flow__flag', 's1__flow__gap_s', 's1__flow__quality', 's2__flow', 's2__flow__flag', 's2__flow__gap_s', 's2__flow__quality']);
+    // the quality finding written below covers [00:20, 00:30) of s1
+    assert.deepEqual(rows.filter((r) => r.s1__flow__quality === 'critical').map((r) => (r.ts as number - T0) / MIN), [20, 21, 22, 23, 24, 25, 26, 27, 28, 29]);
+    assert.ok(rows.every((r) => r.s2__flow__quality === null));
     for (const r of rows) {
       const t = r.ts as number;
       assert.equal(r.s1__flow, asOf('s1', t, 5 * MIN), `s1 at ${new Date(t).toISOString()}`);
@@ -81,7 +98,11 @@ test('export features: point-in-time ffill table matches a brute-force as-of joi
     const q = manifest.quality.s1__flow;
     assert.equal(q.observed + q.filled + q.missing, 60);
     assert.equal(q.missing, rows.filter((r) => r.s1__flow === null).length);
-    assert.deepEqual(manifest.sourceWindows, [{ table: 'readings', from: '2024-01-01T00:00:00.000Z', to: '2024-01-01T01:05:00.000Z' }]);
+    assert.deepEqual(manifest.sourceWindows, [
+      { table: 'readings', from: '2024-01-01T00:00:00.000Z', to: '2024-01-01T01:05:00.000Z' },
+      { table: 'quality_results', from: '2024-01-01T00:05:00.000Z', to: '2024-01-01T01:05:00.000Z' },
+    ]);
+    assert.equal(manifest.rowCounts.qualityFindings, 1);
 
     const sp = await startServer(join(dir, 'data'));
     try {
@@ -96,7 +117,7 @@ test('export features: point-in-time ffill table matches a brute-force as-of joi
         const f = l.split(',');
         assert.equal(Date.parse(f[0]), rows[i].ts);
         assert.equal(f[1] === '' ? null : Number(f[1]), rows[i].s1__flow);
-        assert.equal(f[5], rows[i].s2__flow__flag);
+        assert.equal(f[6], rows[i].s2__flow__flag);
       });
       const man = await (await fetch(`${base}&format=manifest`, { headers: auth })).json();
       assert.deepEqual(man.quality, manifest.quality);

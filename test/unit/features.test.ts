@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildFeatures, parseDuration, sourceWindow, type FeatureSpec } from '../../src/export/features.js';
+import { buildFeatures, parseDuration, sourceWindow, type FeatureSpec, type QualityWindow } from '../../src/export/features.js';
 import type { ReadingRow } from '../../src/export/readings-pages.js';
 
 const MIN = 60_000;
@@ -66,4 +66,20 @@ test('source window and durations', () => {
   assert.equal(parseDuration('90s'), 90_000);
   assert.equal(parseDuration('2h'), 7_200_000);
   assert.ok(Number.isNaN(parseDuration('soon')));
+});
+
+test('quality column: the highest severity of findings whose window contains t', async () => {
+  const windows = new Map<string, QualityWindow[]>([
+    [
+      'a__t',
+      [
+        { start: T0 + 11 * MIN, end: T0 + 14 * MIN, severity: 'warning' },
+        { start: T0 + 12 * MIN, end: T0 + 13 * MIN, severity: 'critical' },
+        { start: T0 + 13 * MIN, end: T0 + 15 * MIN, severity: 'info' },
+      ],
+    ],
+  ]);
+  const out: Record<string, unknown>[] = [];
+  await buildFeatures(base, pages(data), async (b) => void out.push(...b), 100, windows);
+  assert.deepEqual(out.map((x) => x.a__t__quality), [null, 'warning', 'critical', 'warning', 'info', null]);
 });
