@@ -4,8 +4,9 @@
  * `INSERT … ON CONFLICT DO NOTHING`, `now() AT TIME ZONE 'UTC'`, and `$n` parameters with explicit
  * `CAST($n AS TIMESTAMP)`. No engine-specific functions (first/last avoid DuckDB's arg_min: see
  * aggregate.ts). Timestamps are bound as zone-less UTC text ('2024-05-01 12:00:00.000'), which both
- * engines read the same way into a `TIMESTAMP` column. Should a statement ever need to differ
- * between engines, the difference belongs in this file, keyed by `Warehouse.kind`.
+ * engines read the same way into a `TIMESTAMP` column. Should an expression ever need to differ
+ * between engines, it belongs in `Warehouse.dialect` (core/sql-dialect.ts). The jobs tests run on
+ * both engines (test/jobs/aggregates.test.ts, views-retention.test.ts).
  */
 import type { EpochMs } from '../core/types.js';
 
