@@ -14,8 +14,9 @@ import type { PostgresConnection } from '../../src/sinks/warehouse/postgres-ware
 const BASE_URL = process.env.SENSORPIPE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 export const TEST_PG: PostgresConnection = { url: `${BASE_URL}/test` };
 
+/** Generous timeout: on a loaded CI box a connection may take seconds, and a false 'unreachable' would skip (or fail) everything. */
 async function probe(): Promise<string | null> {
-  const admin = new pg.Client({ connectionString: `${BASE_URL}/postgres`, connectionTimeoutMillis: 3000 });
+  const admin = new pg.Client({ connectionString: `${BASE_URL}/postgres`, connectionTimeoutMillis: 20_000 });
   try {
     await admin.connect();
     const r = await admin.query("SELECT 1 FROM pg_database WHERE datname = 'test'");
