@@ -90,7 +90,8 @@ export function poolConfig(c: PostgresConnection, schema: string, max: number): 
     options: `-c search_path=${schema} -c timezone=UTC`,
     application_name: 'sensorpipe',
     types: jsonFriendlyTypes,
-    connectionTimeoutMillis: 10_000,
+    // A ceiling, not a delay: a busy server can take seconds to accept; past this, the writer retries.
+    connectionTimeoutMillis: 30_000,
   };
 }
 
