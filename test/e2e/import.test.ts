@@ -17,6 +17,7 @@ import { LocalImportSink, ServerImportSink } from '../../src/import/sinks.js';
 import { systemClock, silentLogger } from '../../src/core/types.js';
 import { DuckDbWarehouse } from '../../src/sinks/warehouse/duckdb-warehouse.js';
 import { dataDir } from '../helpers/quality-data.js';
+import { freePort, startChild } from '../helpers/child-server.js';
 import { rows, startServer, tempDir, testConfig } from '../helpers/server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -192,4 +193,31 @@ test('CLI: flags for a simple TSV, NDJSON on stdin, --json report on stdout, exi
   } finally {
     cleanup();
   }
+});
+
+test('CLI with a server running on the data dir: import finds it and goes through POST /v1/ingest/import', async (t) => {
+  const { dir, cleanup } = tempDir('sensorpipe-import-child-');
+  t.after(cleanup);
+  const dataDirPath = join(dir, 'data');
+  const server = startChild({ dataDir: dataDirPath, mqttPort: await freePort() });
+  t.after(() => server.proc.kill('SIGKILL'));
+  await server.ready;
+  const file = join(dir, 'two.csv');
+  writeFileSync(file, 'time,temp\n2024-05-01T10:00:00Z,21.5\n2024-05-01T10:01:00Z\n');
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', dataDirPath, 'import', file, '--ts-column', 'time', '--sensor-id', 'lab-9', '--metrics', 'temp:temperature', '--json'],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { mode: string; readingsAccepted: number; newReadings: number | null; quarantinedByReason: Record<string, number> };
+  assert.deepEqual([report.mode, report.readingsAccepted, report.newReadings, report.quarantinedByReason], ['server', 1, null, { bad_row: 1 }]);
+  // The server writes in batches; poll until the reading is queryable through it.
+  let out = '';
+  for (let i = 0; i < 100 && !out.includes('21.5'); i++) {
+    out = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data-dir', dataDirPath, 'query', '--json', "select source, value from readings where sensor_id = 'lab-9'"], { cwd: ROOT, encoding: 'utf8' }).stdout;
+  }
+  assert.match(out, /"source":"import","value":21.5/);
+  server.proc.kill('SIGTERM');
+  assert.equal((await server.exited).code, 0, server.output());
 });
