@@ -45,10 +45,21 @@ export class Alerting {
 
   /** Opens the alert state and starts evaluating (unless `alerts.enabled` is false). */
   static async start(config: AlertsConfig, deps: AlertingDeps): Promise<Alerting> {
+    const alerting = await Alerting.open(config, deps);
+    alerting.startEvaluating();
+    return alerting;
+  }
+
+  /** Opens the alert state without evaluating: a collector that is not the leader serves the API only. */
+  static async open(config: AlertsConfig, deps: AlertingDeps): Promise<Alerting> {
     const latency = new LatencyTracker();
     const manager = await AlertManager.open({ ...deps, latency }, config);
-    manager.start();
     return new Alerting(manager, deps.notifiers, latency, deps.clock, config);
+  }
+
+  /** Evaluates now and then every `evaluateIntervalS` (the leader only, when collectors share a warehouse). */
+  startEvaluating(): void {
+    this.manager.start();
   }
 
   /** For the HTTP app: every POST /v1/sql answer's duration. */

@@ -3,6 +3,7 @@ import { cronProblem } from '../jobs/cron.js';
 import { qualityConfigSchema } from '../quality/config.js';
 import { mqttExternalConfigSchema } from '../sources/mqtt-external-config.js';
 import { jetstreamSpoolConfigSchema } from '../pipeline/spool/jetstream-config.js';
+import { clusterConfigSchema } from '../runtime/cluster-config.js';
 import { warehouseConfigSchema } from '../sinks/warehouse/config.js';
 import { alertsConfigSchema, notifiersConfigSchema } from '../alerting/config.js';
 
@@ -204,6 +205,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Several collectors sharing a JetStream spool and a PostgreSQL warehouse: who leads (docs/deploy.md). */
+    cluster: clusterConfigSchema.prefault({}),
     /** Prometheus /metrics (docs/monitoring.md). */
     metrics: z
       .object({

@@ -21,6 +21,7 @@ import { PortInUseError } from '../sources/listen.js';
 import { dataPaths } from './paths.js';
 import { armCrashPoints } from '../core/faults.js';
 import { Alerting } from '../alerting/runtime.js';
+import { LeaderElection } from './leader-election.js';
 import { Notifiers } from '../notifiers/notifier-set.js';
 import { SensorpipeMetrics } from '../observability/metrics.js';
 import { checkReadiness } from '../observability/readiness.js';
@@ -28,6 +29,8 @@ import { checkReadiness } from '../observability/readiness.js';
 export interface StartOptions {
   clock?: Clock;
   logger: Logger;
+  /** Leader election only: what to do when the leader's PostgreSQL session is lost (default: exit with code 5). */
+  onLeadershipLost?: (reason: string) => void;
   /** In demo mode a busy default port falls back to a free one (and says so) instead of failing. */
   fallbackOnBusyPort?: boolean;
 }
@@ -39,6 +42,9 @@ export class Sensorpipe {
 
   /** Where notifications go (config `notifiers`); the alert manager and the digest send through it. */
   notifiers: Notifiers = new Notifiers([]);
+  /** Leader election among collectors (cluster.leaderElection: postgres); null when this process always leads. */
+  election: LeaderElection | null = null;
+
   /** Alert rules, states and notifications (docs/alerting.md); null when stopped. */
   alerting: Alerting | null = null;
 
@@ -94,13 +100,39 @@ export class Sensorpipe {
     });
     const writer = new Writer({ spool, warehouse, lake, clock, logger, observer: metrics }, config.writer);
     metrics.watch({ spool: () => spool.stats(), writer: () => writer.stats });
-    // Whatever the last run left in the spool is written before new traffic arrives.
-    await writer.drain();
-    writer.start();
     const notifiers = Notifiers.fromConfig(config.notifiers, { clock, logger });
     const scheduler = new Scheduler(allJobs(config, { notifiers }), { warehouse, lake, clock, logger, observer: metrics });
-    await scheduler.start();
-    const alerting = await Alerting.start(config.alerts, { warehouse, spoolStats: () => spool.stats(), notifiers, clock, logger });
+    const alerting = await Alerting.open(config.alerts, { warehouse, spoolStats: () => spool.stats(), notifiers, clock, logger });
+    // The leader's duties. With one process that is this one; collectors sharing a JetStream spool
+    // and a PostgreSQL warehouse elect one, so that one writer drains the stream (deterministic
+    // ranges) and jobs and alerts run once.
+    const lead = async () => {
+      // Whatever the last run left in the spool is written before new traffic arrives.
+      await writer.drain();
+      writer.start();
+      await scheduler.start();
+      alerting.startEvaluating();
+    };
+    let election: LeaderElection | null = null;
+    if (config.cluster.leaderElection === 'postgres') {
+      if (config.warehouse.kind !== 'postgres' || !config.warehouse.postgres) {
+        throw new Error('cluster.leaderElection is postgres but warehouse.kind is not: the leader lock lives in the PostgreSQL warehouse (docs/deploy.md)');
+      }
+      election = await LeaderElection.start({
+        connection: config.warehouse.postgres,
+        name: config.cluster.name,
+        pollMs: config.cluster.pollMs,
+        logger,
+        onLeader: lead,
+        onLost: opts.onLeadershipLost ?? ((reason) => {
+          logger.error({ reason }, `lost leadership: ${reason}. Stopping at once so that only one collector writes; a supervisor should start this collector again (it rejoins as a follower)`);
+          process.exit(5);
+        }),
+      });
+      if (!election.isLeader) logger.info({ name: config.cluster.name }, 'another collector leads; this one takes traffic into the shared spool and waits to take over');
+    } else {
+      await lead();
+    }
     for (const gauge of alerting.gauges()) metrics.registerGauge(gauge);
 
     const syncDevices = () =>
@@ -186,6 +218,7 @@ export class Sensorpipe {
     sp = new Sensorpipe(config, paths, auth, spool, warehouse, lake, registry, counters, ingestor, writer, mqtt, http, httpPort, localToken, logger, deviceSync, scheduler, metrics);
     sp.notifiers = notifiers;
     sp.alerting = alerting;
+    sp.election = election;
     sp.external = external;
     writeFileSync(paths.localToken, localToken + '\n', { mode: 0o600 });
     chmodSync(paths.localToken, 0o600);
@@ -217,6 +250,7 @@ export class Sensorpipe {
       writer: this.writer.stats,
       live: { messages: this.counters.messages, byReason: this.counters.snapshot(), notRecorded: this.counters.notRecordedSnapshot() },
       mqtt: this.mqtt ? { port: this.mqtt.port, connectedClients: this.mqtt.connectedClients } : null,
+      leader: this.election === null ? 'this process (no election)' : this.election.isLeader,
       mqttExternal: this.external ? { subscription: this.external.filter, connections: this.external.connections, connected: this.external.connected } : null,
     };
   }
@@ -230,7 +264,9 @@ export class Sensorpipe {
     await this.mqtt?.close();
     await this.external?.close();
     await this.http?.close();
-    await this.writer.stop({ drain: true });
+    // A follower never drains the shared spool: that is the leader's job.
+    await this.writer.stop({ drain: this.election === null || this.election.isLeader });
+    await this.election?.stop();
     await this.lake.close();
     await this.warehouse.close();
     await this.spool.close();

@@ -1,0 +1,128 @@
+// Three collector processes share a JetStream spool and a PostgreSQL warehouse. Devices publish to
+// all three; the leader (the one writer, scheduler and alert evaluator) is killed with SIGKILL
+// mid-stream. Another collector takes over, and every message a device got a PUBACK for is in the
+// warehouse exactly once.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { connect } from 'nats';
+import { simulate, type LedgerLine } from '../../src/sim/simulate.js';
+import { freePort, startChild, type ChildServer } from '../helpers/child-server.js';
+import { tempDir } from '../helpers/server.js';
+import { until } from '../contract/mqtt-source.contract.js';
+
+const PG_URL = process.env.SENSORPIPE_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+const NATS = process.env.SENSORPIPE_TEST_NATS ?? 'nats://127.0.0.1:4222';
+
+async function missing(): Promise<string | null> {
+  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+  const pgWhy = await c.connect().then(
+    () => null,
+    (err: Error) => `PostgreSQL at ${PG_URL} is unreachable (${err.message})`,
+  );
+  await c.end().catch(() => undefined);
+  if (pgWhy) return pgWhy;
+  return connect({ servers: NATS, timeout: 2000 }).then(
+    async (nc) => {
+      await nc.close();
+      return null;
+    },
+    (err: Error) => `NATS at ${NATS} is unreachable (${err.message}); start nats-server -js`,
+  );
+}
+
+const why = await missing();
+if (why && process.env.CI === 'true') throw new Error(`CI=true and the collectors test cannot run: ${why}`);
+if (why) console.warn(`\n*** SKIPPED: 3 collectors with JetStream and PostgreSQL: ${why} ***\n`);
+
+interface Status {
+  leader: boolean | string;
+}
+
+async function status(dataDir: string): Promise<Status> {
+  const server = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8')) as { httpUrl: string };
+  const token = readFileSync(join(dataDir, 'local-admin.token'), 'utf8').trim();
+  const res = await fetch(`${server.httpUrl}/v1/status`, { headers: { authorization: `Bearer ${token}` } });
+  return (await res.json()) as Status;
+}
+
+test('3 collectors, JetStream + PostgreSQL: the leader is killed -9 mid-stream, another takes over, every acknowledged message stored once', { timeout: 240_000, skip: why ?? false }, async (t) => {
+  const tmp = tempDir('sensorpipe-collectors-');
+  t.after(tmp.cleanup);
+  const tag = `c${process.pid}_${Date.now()}`;
+  const db = new pg.Client({ connectionString: PG_URL });
+  await db.connect();
+  t.after(async () => {
+    await db.query(`drop schema if exists ${tag} cascade`);
+    await db.end();
+    const nc = await connect({ servers: NATS });
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.delete(tag).catch(() => undefined);
+    await jsm.streams.delete(`KV_${tag}_state`).catch(() => undefined);
+    await nc.close();
+  });
+  const env = {
+    SENSORPIPE_SPOOL__KIND: 'jetstream',
+    SENSORPIPE_SPOOL__JETSTREAM__SERVERS: JSON.stringify([NATS]),
+    SENSORPIPE_SPOOL__JETSTREAM__STREAM: tag,
+    SENSORPIPE_WAREHOUSE__KIND: 'postgres',
+    SENSORPIPE_WAREHOUSE__POSTGRES__URL: PG_URL,
+    SENSORPIPE_WAREHOUSE__POSTGRES__SCHEMA: tag,
+    SENSORPIPE_CLUSTER__LEADER_ELECTION: 'postgres',
+    SENSORPIPE_CLUSTER__NAME: tag,
+    SENSORPIPE_CLUSTER__POLL_MS: '300',
+    SENSORPIPE_WRITER__FLUSH_INTERVAL_MS: '20',
+    SENSORPIPE_WRITER__BATCH_MAX_RECORDS: '300',
+  };
+  const collectors: { child: ChildServer; dataDir: string; port: number }[] = [];
+  for (const name of ['a', 'b', 'c']) {
+    const dataDir = join(tmp.dir, name);
+    const port = await freePort();
+    // One after the other: the first is the leader, which also creates the warehouse schema.
+    const child = startChild({ dataDir, mqttPort: port, args: ['--demo', '--no-fleet'], env });
+    t.after(() => void child.proc.kill('SIGKILL'));
+    await child.ready;
+    collectors.push({ child, dataDir, port });
+  }
+  assert.equal((await status(collectors[0].dataDir)).leader, true, 'the first collector leads');
+  assert.equal((await status(collectors[1].dataDir)).leader, false);
+  assert.equal((await status(collectors[2].dataDir)).leader, false);
+
+  const ledgers = collectors.map((c, i) => join(tmp.dir, `ledger-${i}.jsonl`));
+  const sims = collectors.map((c, i) =>
+    simulate({ url: `mqtt://127.0.0.1:${c.port}`, sensors: 4, count: 2000, demo: true, seed: `col-${i}`, sensorPrefix: `k${i}-`, ledger: ledgers[i], ackTimeoutMs: 3000, maxInflight: 32 }),
+  );
+  // Kill the leader once every collector has acknowledged a few hundred messages.
+  await until('acknowledgements on every collector', () => ledgers.every((l) => existsSync(l) && readFileSync(l, 'utf8').split('\n').length > 300), 60_000);
+  collectors[0].child.proc.kill('SIGKILL');
+  await sims[0];
+  await Promise.all(sims.slice(1));
+
+  await until('a new leader', async () => (await status(collectors[1].dataDir)).leader === true || (await status(collectors[2].dataDir)).leader === true, 30_000);
+  const leaders = [(await status(collectors[1].dataDir)).leader, (await status(collectors[2].dataDir)).leader].filter((l) => l === true);
+  assert.equal(leaders.length, 1, 'exactly one of the survivors leads');
+
+  const acked = ledgers.flatMap((f) => readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as LedgerLine));
+  const expected = acked.reduce((n, l) => n + Object.keys(l.readings ?? {}).length, 0);
+  assert.ok(acked.length > 3000, `enough acknowledged messages (${acked.length})`);
+  await until(`${expected} readings in PostgreSQL`, async () => {
+    const r = await db.query<{ n: string }>(`select count(*) n from ${tag}.readings`);
+    return Number(r.rows[0].n) >= expected;
+  }, 90_000);
+
+  const rows = await db.query<{ sensor_id: string; metric: string; ts: string; value: number; n: string }>(
+    `select sensor_id, metric, (extract(epoch from ts) * 1000)::bigint::text ts, value, count(*) over (partition by sensor_id, metric, ts) n from ${tag}.readings`,
+  );
+  const stored = new Map(rows.rows.map((r) => [`${r.sensor_id}|${r.metric}|${r.ts}`, { value: r.value, n: Number(r.n) }]));
+  let wrong = 0;
+  for (const l of acked) {
+    for (const [metric, value] of Object.entries(l.readings ?? {})) {
+      const s = stored.get(`${l.sensor}|${metric}|${Date.parse(l.ts!)}`);
+      if (!s || s.value !== value || s.n !== 1) wrong++;
+    }
+  }
+  assert.equal(wrong, 0, 'every acknowledged reading present exactly once with its value');
+  assert.equal(stored.size, expected, 'and nothing else');
+});
