@@ -44,6 +44,8 @@ export interface HttpAppDeps {
   jobs?: JobsApi;
   /** Alerting (routes/alerts.ts): without it GET /v1/alerts is not registered and /v1/sql durations are not tracked. */
   alerts?: AlertsApi & { recordSqlDuration(ms: number): void };
+  /** HTTPS with the user's certificate and key (PEM), from http.tls; plain HTTP when absent. */
+  https?: { cert: Buffer; key: Buffer };
   /** /metrics and /readyz (routes/monitoring.ts): without it only /v1/accounting is registered. */
   monitoring?: MonitoringApi;
 }
@@ -56,7 +58,10 @@ const DEFAULT_HTTP_INGEST: IngestDeps['http'] = {
 
 /** The HTTP app, built without listening so tests can inject requests. Routes live in ./routes, one file per area. */
 export function buildHttpApp(deps: HttpAppDeps): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  // With http.tls the same app serves HTTPS (the user's certificate); the routes do not change.
+  const app = (
+    deps.https ? Fastify({ logger: false, bodyLimit: 1024 * 1024, https: deps.https }) : Fastify({ logger: false, bodyLimit: 1024 * 1024 })
+  ) as unknown as FastifyInstance;
   // The dashboard at / (routes/web.ts): static files, no token; its data calls use the API below.
   webRoutes(app);
   if (deps.alerts) recordSqlLatency(app, (ms) => deps.alerts!.recordSqlDuration(ms));

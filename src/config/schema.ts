@@ -28,6 +28,9 @@ function jobSettings(d: { enabled: boolean; schedule: string; graceS: number; ma
   };
 }
 
+/** A TLS listener's certificate (chain) and private key, PEM files; null for none. */
+const tlsFiles = z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict().nullable().default(null);
+
 /** Days to keep; null keeps forever. */
 const keepDays = z.number().int().positive().nullable();
 
@@ -45,9 +48,11 @@ export const configSchema = z
         maxPacketBytes: z.number().int().positive().max(268_435_455).default(1024 * 1024),
         /** A connection that has not sent a complete CONNECT by then is closed (half-open / slowloris sockets). */
         connectTimeoutMs: z.number().int().positive().default(10_000),
+        /** mqtts with your certificate: PEM files (docs/reliability.md); null = plain TCP. */
+        tls: tlsFiles,
       })
       .strict()
-      .default({ enabled: true, host: '0.0.0.0', port: 1883, maxPacketBytes: 1024 * 1024, connectTimeoutMs: 10_000 }),
+      .default({ enabled: true, host: '0.0.0.0', port: 1883, maxPacketBytes: 1024 * 1024, connectTimeoutMs: 10_000, tls: null }),
     /** Subscribe to an external MQTT broker (src/sources/mqtt-external-config.ts, docs/mqtt-external.md). */
     mqttExternal: mqttExternalConfigSchema.prefault({}),
     http: z
@@ -69,9 +74,12 @@ export const configSchema = z
           })
           .strict()
           .default({ sensorTags: ['sensor_id', 'host'], passthroughMeasurements: [] }),
+        /** HTTPS with your certificate: PEM files (docs/reliability.md); null = plain HTTP. */
+        tls: tlsFiles,
       })
       .strict()
       .default({
+        tls: null,
         enabled: true,
         host: '0.0.0.0',
         port: 8080,

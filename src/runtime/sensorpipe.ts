@@ -20,6 +20,7 @@ import { Scheduler } from '../jobs/scheduler.js';
 import { PortInUseError } from '../sources/listen.js';
 import { dataPaths } from './paths.js';
 import { armCrashPoints } from '../core/faults.js';
+import { readTlsFiles } from '../sources/tls-files.js';
 import { Alerting } from '../alerting/runtime.js';
 import { LeaderElection } from './leader-election.js';
 import { Notifiers } from '../notifiers/notifier-set.js';
@@ -160,6 +161,7 @@ export class Sensorpipe {
                 demo: config.demo,
                 maxPacketBytes: config.mqtt.maxPacketBytes,
                 connectTimeoutMs: config.mqtt.connectTimeoutMs,
+                ...(config.mqtt.tls ? { tls: readTlsFiles('mqtt.tls', config.mqtt.tls) } : {}),
               },
               { auth, ingestor, logger, clock }),
           config.mqtt.port,
@@ -188,6 +190,7 @@ export class Sensorpipe {
           registry,
           lakeDir: paths.lake,
           clock,
+          ...(config.http.tls ? { https: readTlsFiles('http.tls', config.http.tls) } : {}),
           httpIngest: {
             maxBodyBytes: config.http.maxBodyBytes,
             maxDecompressedBytes: config.http.maxDecompressedBytes,
@@ -224,7 +227,7 @@ export class Sensorpipe {
     chmodSync(paths.localToken, 0o600);
     writeFileSync(
       paths.serverInfo,
-      JSON.stringify({ pid: process.pid, httpUrl: httpPort ? `http://127.0.0.1:${httpPort}` : null, mqttPort: mqtt?.port ?? null, startedAt: new Date(clock.now()).toISOString() }, null, 2),
+      JSON.stringify({ pid: process.pid, httpUrl: httpPort ? `${config.http.tls ? 'https' : 'http'}://127.0.0.1:${httpPort}` : null, mqttPort: mqtt?.port ?? null, startedAt: new Date(clock.now()).toISOString() }, null, 2),
     );
     armCrashPoints();
     return sp;

@@ -1,5 +1,6 @@
 import { Aedes, type Client } from 'aedes';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { Clock, Logger } from '../core/types.js';
 import { SpoolFullError } from '../core/types.js';
 import { isValidId, sensorFromTopic } from '../core/ids.js';
@@ -18,6 +19,8 @@ export interface EmbeddedMqttOptions {
   maxPacketBytes?: number;
   /** A connection that has not completed CONNECT within this time is closed (mqtt.connectTimeoutMs). */
   connectTimeoutMs?: number;
+  /** MQTT over TLS (mqtts) with the user's certificate and key (PEM); plain TCP when absent. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 export const DEFAULT_MAX_PACKET_BYTES = 1024 * 1024;
@@ -143,13 +146,16 @@ export class EmbeddedMqttSource {
     broker.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'));
 
     const maxPacketBytes = opts.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
-    const server = createServer((socket) => {
+    const onSocket = (socket: Socket) => {
       let client: Client | null = null;
       const conn = guardedConnection(socket, maxPacketBytes, (err) =>
         reject(client, 'packet_too_large', `${err.message} (from ${socket.remoteAddress ?? 'unknown address'})`),
       );
       client = broker.handle(conn);
-    });
+    };
+    const server: Server = opts.tls
+      ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, handshakeTimeout: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS }, onSocket)
+      : createServer(onSocket);
     const port = await listen(
       server,
       opts.host,
@@ -160,7 +166,7 @@ export class EmbeddedMqttSource {
       broker.close();
       throw err;
     });
-    log.info({ port, demo: opts.demo }, `MQTT broker listening on ${opts.host}:${port}`);
+    log.info({ port, demo: opts.demo, tls: !!opts.tls }, `MQTT broker listening on ${opts.host}:${port}${opts.tls ? ' (TLS)' : ''}`);
     return new EmbeddedMqttSource(broker, server, port);
   }
 

@@ -45,13 +45,14 @@ export function registerStart(program: Command): void {
 
 function printBanner(sp: Sensorpipe, fleet: boolean): void {
   const c = sp.config;
+  const web = c.http.tls ? 'https' : 'http';
   const lines = [
     '',
     'Sensorpipe is running.',
     `  data directory  ${sp.paths.root}`,
-    sp.mqtt ? `  MQTT            mqtt://localhost:${sp.mqtt.port}   (devices publish to sensors/<sensor_id>/telemetry, QoS 1)` : '  MQTT            disabled',
-    sp.httpPort ? `  HTTP            http://localhost:${sp.httpPort}/healthz` : '  HTTP            disabled',
-    sp.httpPort ? `  dashboard       http://localhost:${sp.httpPort}/   (asks for a token once; see docs/dashboard.md)` : '',
+    sp.mqtt ? `  MQTT            ${c.mqtt.tls ? 'mqtts' : 'mqtt'}://localhost:${sp.mqtt.port}   (devices publish to sensors/<sensor_id>/telemetry, QoS 1)` : '  MQTT            disabled',
+    sp.httpPort ? `  HTTP            ${web}://localhost:${sp.httpPort}/healthz` : '  HTTP            disabled',
+    sp.httpPort ? `  dashboard       ${web}://localhost:${sp.httpPort}/   (asks for a token once; see docs/dashboard.md)` : '',
   ];
   if (c.demo) {
     lines.push(
@@ -59,7 +60,7 @@ function printBanner(sp: Sensorpipe, fleet: boolean): void {
       '  !! DEMO MODE: anonymous devices may publish for any sensor. This is insecure;',
       '  !! run without --demo and add devices with `sensorpipe devices add <id>` for real use.',
       `  demo admin token  ${sp.localToken}`,
-      sp.httpPort ? `  dashboard, signed in:  http://localhost:${sp.httpPort}/#token=${sp.localToken}` : '',
+      sp.httpPort ? `  dashboard, signed in:  ${web}://localhost:${sp.httpPort}/#token=${sp.localToken}` : '',
       fleet ? '  a demo fleet of 5 sensors (demo-0001 … demo-0005) is publishing through the broker.' : '',
     );
   }
