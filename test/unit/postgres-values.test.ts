@@ -32,3 +32,11 @@ test('config: warehouse.kind postgres needs url or host; schema must be a plain 
   assert.deepEqual(ok.warehouse, { kind: 'postgres', postgres: { host: 'db', password: 'pw', schema: 'sensorpipe', poolSize: 4 } });
   assert.deepEqual(configSchema.parse({}).warehouse, { kind: 'duckdb' });
 });
+
+test('config check --print hides passwords, also inside URLs', async () => {
+  const { hideSecrets } = await import('../../src/cli/commands/config-check.js');
+  const config = configSchema.parse({ warehouse: { kind: 'postgres', postgres: { url: 'postgres://sp:s3cr%40t@db:5432/iot', password: 'pw' } } });
+  const printed = JSON.stringify(config, hideSecrets);
+  assert.doesNotMatch(printed, /s3cr|"pw"/);
+  assert.match(printed, /postgres:\/\/sp:\*\*\*@db:5432\/iot/);
+});

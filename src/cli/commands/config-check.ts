@@ -2,6 +2,13 @@ import type { Command } from 'commander';
 import { checkConfig } from '../../config/load.js';
 import { CliError, EXIT } from '../output.js';
 
+/** Printed configuration never shows passwords: `password` values and the password part of URLs become ***. */
+export function hideSecrets(key: string, value: unknown): unknown {
+  if (key === 'password' && typeof value === 'string' && value !== '') return '***';
+  if (typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/@:]*:[^/@]*@/i.test(value)) return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, '$1:***@');
+  return value;
+}
+
 export function registerConfig(program: Command): void {
   const config = program.command('config').description('inspect the configuration');
   config
@@ -17,6 +24,6 @@ export function registerConfig(program: Command): void {
         throw new CliError('configuration is not valid', EXIT.config);
       }
       process.stdout.write(`${r.source}: configuration is valid\n`);
-      if (flags.print) process.stdout.write(JSON.stringify(r.config, null, 2) + '\n');
+      if (flags.print) process.stdout.write(JSON.stringify(r.config, hideSecrets, 2) + '\n');
     });
 }
