@@ -1,0 +1,174 @@
+/**
+ * `npm run bench`: one workload against the ceilings, Sensorpipe (embedded and on an external
+ * broker), the Node-RED peer and HTTP bulk ingest, in one run, reported as ratios.
+ *
+ *   npm run bench                      # 1,000 sensors, steps 1k..20k msg/s of 10 s each
+ *   npm run bench -- --quick           # short steps, fewer rates (< 3 min)
+ *   npm run bench -- --sensors 10000   # the big fleet (memory target)
+ *   npm run bench -- --targets embedded,aedes --rates 2000,10000 --step-seconds 5
+ *   npm run bench -- --profile --targets embedded --rates 5000   # CPU profile of the embedded server:
+ *       top functions by self time into bench/results/profile-embedded.json (no docs, no results written)
+ *
+ * Writes bench/results/bench-<date>.json, bench/results/latest.json, the table in
+ * docs/performance.md (between the BENCH markers) and docs/img/bench-throughput.svg.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { httpBulk, type HttpBulkResult } from './lib/http-bulk.js';
+import { MqttLoad } from './lib/load.js';
+import { measureStep, type StepResult } from './lib/measure.js';
+import { installNodeRed, nodeRed } from './lib/node-red.js';
+import { topFunctions } from './lib/profile-top.js';
+import { writeReport } from './lib/report.js';
+import { aedesCeiling, bareSubscriber, sensorpipeEmbedded, sensorpipeExternal, type Target, waitFor } from './lib/targets.js';
+import { Workload } from './lib/workload.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    sensors: { type: 'string', default: '1000' },
+    'step-seconds': { type: 'string' },
+    rates: { type: 'string' },
+    targets: { type: 'string', default: 'aedes,bare,embedded,external,node-red,http' },
+    seed: { type: 'string', default: 'sensorpipe-bench' },
+    'no-docs': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const quick = values.quick!;
+const sensors = Number(values.sensors);
+const stepSeconds = Number(values['step-seconds'] ?? (quick ? 3 : 10));
+const rates = (values.rates ?? (quick ? '2000,10000,20000' : '1000,2000,5000,10000,20000')).split(',').map(Number);
+const wanted = new Set(values.targets!.split(','));
+const DRAIN_MS = 15_000;
+const WARMUP_MS = 180_000;
+
+export interface TargetResult {
+  name: string;
+  measured: boolean;
+  why?: string;
+  steps: StepResult[];
+  /** Highest offered rate held with zero loss (0 = none). */
+  maxHeld: number;
+  /** Seconds until one message of every sensor was queryable (first-seen sensors are registered). */
+  warmupSeconds?: number;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'sensorpipe-bench-'));
+const startedAt = new Date();
+const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
+console.log(`${command}\n${sensors} sensors, rates ${rates.join(', ')} msg/s, ${stepSeconds} s per step, QoS 1, seed ${values.seed}; work dir ${dir}`);
+
+let lastLog: (() => string) | undefined;
+
+/** Sums the stage times of the writer's debug lines ("warehouse batch", "lake batch written"). */
+function writerStages(log: string): Record<string, number> {
+  const sums: Record<string, number> = {};
+  for (const line of log.split('\n')) {
+    if (!line.includes('"warehouse batch"') && !line.includes('"lake batch written"')) continue;
+    const rec = JSON.parse(line) as Record<string, unknown>;
+    const prefix = rec.component === 'lake' ? 'lake.' : 'warehouse.';
+    sums[prefix + 'batches'] = (sums[prefix + 'batches'] ?? 0) + 1;
+    for (const [k, v] of Object.entries(rec)) if (k.endsWith('Ms') && typeof v === 'number') sums[prefix + k] = (sums[prefix + k] ?? 0) + v;
+  }
+  return sums;
+}
+
+async function mqttTarget(name: string, start: () => Promise<Target>): Promise<TargetResult> {
+  const result: TargetResult = { name, measured: false, steps: [], maxHeld: 0 };
+  let target: Target | null = null;
+  let load: MqttLoad | null = null;
+  try {
+    target = await start();
+    // A fresh workload per target: same seed, same messages.
+    load = await MqttLoad.connect(target.mqttUrl!, new Workload(sensors, values.seed!), 8, 2000);
+    // Warm-up: one message per sensor, so the steps measure the steady state, not first-seen sensor registration.
+    const t0 = Date.now();
+    await load.burst(sensors);
+    const warm = await waitFor(async () => (await target!.delivered()) >= load!.next, WARMUP_MS);
+    result.warmupSeconds = Math.round((Date.now() - t0) / 100) / 10;
+    console.log(`  ${name.padEnd(20)} warm-up: one message from each of ${sensors} sensors queryable after ${result.warmupSeconds} s${warm ? '' : ' (NOT all: timed out)'}`);
+    if (!warm) throw new Error(`warm-up: the first message of every sensor was not queryable within ${WARMUP_MS / 1000} s`);
+    result.measured = true;
+    for (const rate of rates) {
+      const s = await measureStep(target, load, rate, stepSeconds, DRAIN_MS);
+      result.steps.push(s);
+      console.log(
+        `  ${name.padEnd(20)} offered ${String(rate).padStart(6)}  sent ${String(s.achieved).padStart(6)}/s  queryable ${String(s.throughput).padStart(6)}/s  ` +
+          `loss ${s.missing}  p50 ${s.p50Ms ?? '-'} ms  p99 ${s.p99Ms ?? '-'} ms  cpu ${s.cpuSecondsPerMillionReadings ?? '-'} s/M  rss ${s.peakRssMb} MB  load ${s.load1}  ${s.held ? 'held' : 'NOT held: ' + s.why}`,
+      );
+      if (!s.held) break;
+      result.maxHeld = rate;
+    }
+  } catch (err) {
+    result.why = (err as Error).message.split('\n').slice(0, 3).join(' ');
+    console.log(`  ${name}: not measured: ${result.why}`);
+  } finally {
+    await load?.close();
+    await target?.stop();
+    lastLog = target?.log;
+  }
+  return result;
+}
+
+const results: TargetResult[] = [];
+let http: HttpBulkResult | null = null;
+let httpWhy: string | null = null;
+let nodeRedWhy: string | null = null;
+try {
+  if (wanted.has('node-red')) nodeRedWhy = installNodeRed();
+  if (wanted.has('aedes')) results.push(await mqttTarget('aedes-ceiling', aedesCeiling));
+  if (wanted.has('bare')) results.push(await mqttTarget('bare-subscriber', () => bareSubscriber(dir)));
+  if (wanted.has('embedded')) results.push(await mqttTarget('sensorpipe-embedded', () => sensorpipeEmbedded(dir, values.profile ? join(dir, 'profile') : undefined)));
+  if (values.profile) {
+    // One profile per thread (main, spool worker): the largest is the main thread.
+    const file = readdirSync(join(dir, 'profile'))
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .sort((a, b) => statSync(join(dir, 'profile', b)).size - statSync(join(dir, 'profile', a)).size)[0];
+    if (!file) throw new Error(`no .cpuprofile was written in ${join(dir, 'profile')}: did the server exit cleanly?`);
+    const prof = { date: startedAt.toISOString(), command, steps: results[0]?.steps, writerStagesMs: writerStages(lastLog?.() ?? ''), ...topFunctions(join(dir, 'profile', file), 20) };
+    console.log(prof.writerStagesMs);
+    writeFileSync(new URL('./results/profile-embedded.json', import.meta.url), JSON.stringify(prof, null, 2) + '\n');
+    console.log(prof.top.map((t) => `  ${String(t.selfPct).padStart(5)} %  ${t.fn}  ${t.where}`).join('\n'));
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(0);
+  }
+  if (wanted.has('external')) results.push(await mqttTarget('sensorpipe-external', () => sensorpipeExternal(dir)));
+  if (wanted.has('node-red')) {
+    if (nodeRedWhy) {
+      console.log(`  node-red: not measured: ${nodeRedWhy}`);
+      results.push({ name: 'node-red', measured: false, why: nodeRedWhy, steps: [], maxHeld: 0 });
+    } else results.push(await mqttTarget('node-red', () => nodeRed(dir)));
+  }
+  if (wanted.has('http')) {
+    const target = await sensorpipeEmbedded(join(dir, 'http'));
+    try {
+      http = await httpBulk(target, new Workload(sensors, values.seed!), stepSeconds);
+      console.log(`  http-bulk            ${http.ackedReadingsPerS} readings/s acknowledged, ${http.queryableReadingsPerS ?? '-'} readings/s to queryable, loss ${http.missing}, cpu ${http.cpuSecondsPerMillionReadings} s/M, rss ${http.peakRssMb} MB`);
+    } catch (err) {
+      httpWhy = (err as Error).message;
+    } finally {
+      await target.stop();
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const report = {
+  date: startedAt.toISOString(),
+  command,
+  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverageAtEnd: Math.round(loadavg()[0] * 100) / 100 },
+  workload: { sensors, rates, stepSeconds, qos: 1, seed: values.seed, readingsPerMessage: 4, drainSeconds: DRAIN_MS / 1000 },
+  targets: results,
+  http,
+  httpWhy,
+};
+const resultsDir = new URL('./results/', import.meta.url).pathname;
+mkdirSync(resultsDir, { recursive: true });
+const json = JSON.stringify(report, null, 2) + '\n';
+writeFileSync(join(resultsDir, `bench-${startedAt.toISOString().slice(0, 10)}.json`), json);
+writeFileSync(join(resultsDir, 'latest.json'), json);
+console.log('\n' + writeReport(report, !values['no-docs']));
