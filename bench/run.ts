@@ -12,6 +12,7 @@
  * Writes bench/results/bench-<date>.json, bench/results/latest.json, the table in
  * docs/performance.md (between the BENCH markers) and docs/img/bench-throughput.svg.
  */
+import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -159,6 +160,13 @@ try {
 
 const report = {
   date: startedAt.toISOString(),
+  commit: (() => {
+    try {
+      return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  })(),
   command,
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverageAtEnd: Math.round(loadavg()[0] * 100) / 100 },
   workload: { sensors, rates, stepSeconds, qos: 1, seed: values.seed, readingsPerMessage: 4, drainSeconds: DRAIN_MS / 1000 },
