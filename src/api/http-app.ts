@@ -11,6 +11,7 @@ import { jobsRoutes, type JobsApi } from './routes/jobs.js';
 import { alertsRoutes, recordSqlLatency, type AlertsApi } from './routes/alerts.js';
 import { monitoringRoutes, type MonitoringApi } from './routes/monitoring.js';
 import { catalogRoutes } from './routes/catalog.js';
+import type { LakeStore } from '../sinks/lake/store.js';
 import { quarantineRoutes } from './routes/quarantine.js';
 import { qualityRoutes } from './routes/quality.js';
 import { readingsRoutes } from './routes/readings.js';
@@ -40,6 +41,8 @@ export interface HttpAppDeps {
   registry?: MemoryRegistry;
   /** Root of the Parquet lake (for /v1/catalog); without it the catalog lists no lake prefixes. */
   lakeDir?: string;
+  /** Where the lake's files are (file system or Azure Blob; default the file system at lakeDir). */
+  lakeStore?: LakeStore;
   /** Job administration (routes/jobs.ts): without it the /v1/jobs routes are not registered. */
   jobs?: JobsApi;
   /** Alerting (routes/alerts.ts): without it GET /v1/alerts is not registered and /v1/sql durations are not tracked. */

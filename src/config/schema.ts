@@ -5,6 +5,7 @@ import { mqttExternalConfigSchema } from '../sources/mqtt-external-config.js';
 import { jetstreamSpoolConfigSchema } from '../pipeline/spool/jetstream-config.js';
 import { clusterConfigSchema } from '../runtime/cluster-config.js';
 import { warehouseConfigSchema } from '../sinks/warehouse/config.js';
+import { azureLakeSchema, lakeKindSchema, lakeLocationProblem } from '../sinks/lake/config.js';
 import { alertsConfigSchema, notifiersConfigSchema } from '../alerting/config.js';
 
 const port = z.number().int().min(0).max(65535);
@@ -142,6 +143,9 @@ export const configSchema = z
       .default({ batchMaxRecords: 5000, flushIntervalMs: 250 }),
     lake: z
       .object({
+        /** Where the lake lives: fs (<dataDir>/lake) or azure (lake.azure; docs/lake.md "Azure Blob / ADLS"). */
+        kind: lakeKindSchema,
+        azure: azureLakeSchema.optional(),
         partitioning: z.enum(['date', 'date_sensor']).default('date'),
         zstdLevel: z.number().int().min(1).max(22).default(6),
         /** Files replaced by compaction or archiving stay this long for readers that started before (docs/lake.md). */
@@ -157,6 +161,10 @@ export const configSchema = z
           .prefault({}),
       })
       .strict()
+      .superRefine((l, ctx) => {
+        const problem = lakeLocationProblem(l);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['azure'] });
+      })
       .prefault({}),
     /** Which SQL warehouse: DuckDB (default) or PostgreSQL (src/sinks/warehouse/config.ts, docs/postgres.md). */
     warehouse: warehouseConfigSchema.prefault({}),

@@ -16,7 +16,8 @@ import { IMPORT_TOPIC, validateImportRows } from '../pipeline/decode/import-rows
 import { Ingestor } from '../pipeline/ingestor.js';
 import { SqliteSpool } from '../pipeline/spool/sqlite-spool.js';
 import { Writer } from '../pipeline/writer.js';
-import { FsLake } from '../sinks/lake/fs-lake.js';
+import { openLake } from '../sinks/lake/open-lake.js';
+import type { ParquetLake } from '../sinks/lake/parquet-lake.js';
 import { DuckDbWarehouse } from '../sinks/warehouse/duckdb-warehouse.js';
 import { dataPaths } from '../runtime/paths.js';
 
@@ -60,7 +61,7 @@ export class LocalImportSink implements ImportSink {
   private constructor(
     private readonly spool: SqliteSpool,
     private readonly warehouse: DuckDbWarehouse,
-    private readonly lake: FsLake,
+    private readonly lake: ParquetLake,
     private readonly ingestor: Ingestor,
     private readonly writer: Writer,
     private readonly clock: Clock,
@@ -73,7 +74,7 @@ export class LocalImportSink implements ImportSink {
     // The warehouse first: it is locked while a server runs, and nothing else may be opened then.
     const warehouse = await DuckDbWarehouse.open({ path: paths.warehouse, metricDefaults: config.registry.metricDefaults, logger: deps.logger });
     const spool = await SqliteSpool.open({ dir: paths.spool, maxBytes: config.spool.maxBytes, logger: deps.logger });
-    const lake = await FsLake.open({ dir: paths.lake, partitioning: config.lake.partitioning, zstdLevel: config.lake.zstdLevel, logger: deps.logger });
+    const lake = await openLake(config.lake, paths, deps.logger);
     const registry = new MemoryRegistry(config.validation.unknownSensorPolicy, await warehouse.loadRegistry());
     const ingestor = new Ingestor({
       spool,

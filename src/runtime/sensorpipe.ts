@@ -8,7 +8,8 @@ import { SqliteSpool } from '../pipeline/spool/sqlite-spool.js';
 import { JetStreamSpool } from '../pipeline/spool/jetstream-spool.js';
 import { openWarehouse } from '../sinks/warehouse/open-warehouse.js';
 import type { Warehouse } from '../core/sinks.js';
-import { FsLake } from '../sinks/lake/fs-lake.js';
+import { openLake } from '../sinks/lake/open-lake.js';
+import type { ParquetLake } from '../sinks/lake/parquet-lake.js';
 import { Ingestor } from '../pipeline/ingestor.js';
 import { Counters } from '../pipeline/counters.js';
 import { Writer } from '../pipeline/writer.js';
@@ -56,7 +57,8 @@ export class Sensorpipe {
     readonly spool: Spool,
     /** DuckDB or PostgreSQL, by warehouse.kind. */
     readonly warehouse: Warehouse,
-    readonly lake: FsLake,
+    /** On the file system or Azure Blob, by lake.kind. */
+    readonly lake: ParquetLake,
     readonly registry: MemoryRegistry,
     readonly counters: Counters,
     readonly ingestor: Ingestor,
@@ -85,7 +87,7 @@ export class Sensorpipe {
         ? await JetStreamSpool.open({ ...config.spool.jetstream, maxBytes: config.spool.maxBytes, logger })
         : await SqliteSpool.open({ dir: paths.spool, maxBytes: config.spool.maxBytes, logger });
     const warehouse = await openWarehouse({ warehouse: config.warehouse, duckdbPath: paths.warehouse, metricDefaults: config.registry.metricDefaults, logger, clock });
-    const lake = await FsLake.open({ dir: paths.lake, partitioning: config.lake.partitioning, zstdLevel: config.lake.zstdLevel, logger });
+    const lake = await openLake(config.lake, paths, logger);
     const registry = new MemoryRegistry(config.validation.unknownSensorPolicy, await warehouse.loadRegistry());
     const counters = new Counters();
     const metrics = new SensorpipeMetrics({ clock, logger, maxSensorLabels: config.metrics.maxSensorLabels });
@@ -189,6 +191,7 @@ export class Sensorpipe {
           ingestor,
           registry,
           lakeDir: paths.lake,
+          lakeStore: lake.store,
           clock,
           ...(config.http.tls ? { https: readTlsFiles('http.tls', config.http.tls) } : {}),
           httpIngest: {

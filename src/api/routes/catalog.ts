@@ -123,7 +123,7 @@ export function catalogRoutes(app: FastifyInstance, deps: HttpAppDeps): void {
           columns: t.columns.map((c) => ({ ...c, description: doc?.columns?.[c.name] ?? null })),
         });
       }
-      const store = deps.lakeDir ? new FsLakeStore(deps.lakeDir) : null;
+      const store = deps.lakeStore ?? (deps.lakeDir ? new FsLakeStore(deps.lakeDir) : null);
       const manifest = store ? await readManifest(store) : null;
       for (const prefix of [...LAKE_PREFIXES, 'archive/raw', 'archive/quarantine']) {
         const acc = { files: 0, bytes: 0, newest: 0 };

@@ -6,7 +6,8 @@ import type { JobRun } from '../../jobs/job-runs.js';
 import { JobRangeError, Scheduler, UnknownJobError, type JobInfo, type ProgressEvent, type RangeSummary } from '../../jobs/scheduler.js';
 import { parseTime } from '../../jobs/windows.js';
 import { dataPaths } from '../../runtime/paths.js';
-import { FsLake } from '../../sinks/lake/fs-lake.js';
+import { openLake } from '../../sinks/lake/open-lake.js';
+import type { ParquetLake } from '../../sinks/lake/parquet-lake.js';
 import { WarehouseLockedError, WarehouseMissingError } from '../../sinks/warehouse/duckdb-open.js';
 import { openWarehouse } from '../../sinks/warehouse/open-warehouse.js';
 import type { Warehouse } from '../../core/sinks.js';
@@ -55,9 +56,9 @@ async function withLocalScheduler<T>(config: Config, mode: 'read' | 'write', fn:
     throw err;
   }
   // Running jobs needs the lake too (lake_compact, lake_archive); no server holds it, as the warehouse lock shows.
-  let lake: FsLake | null = null;
+  let lake: ParquetLake | null = null;
   try {
-    if (mode === 'write') lake = await FsLake.open({ dir: paths.lake, partitioning: config.lake.partitioning, zstdLevel: config.lake.zstdLevel });
+    if (mode === 'write') lake = await openLake(config.lake, paths);
     return await fn(new Scheduler(allJobs(config), { warehouse: wh, lake, logger: silentLogger }));
   } catch (err) {
     if (err instanceof UnknownJobError || err instanceof JobRangeError) throw new CliError(err.message, EXIT.usage);

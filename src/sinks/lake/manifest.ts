@@ -19,7 +19,7 @@
  * rule then hides when that range was already merged.
  */
 import { partitionDirOf } from './partitions.js';
-import type { LakeStore } from './store.js';
+import { ManifestConflictError, type LakeStore } from './store.js';
 
 export const MANIFEST_PATH = '_state/manifest.json';
 export const MANIFEST_VERSION = 1;
@@ -108,7 +108,12 @@ export async function writeManifest(store: LakeStore, m: LakeManifest): Promise<
 
 /** Creates an empty manifest when there is none, so SQL readers can always open it. */
 export async function ensureManifest(store: LakeStore): Promise<void> {
-  if ((await store.readText(MANIFEST_PATH)) === null) await writeManifest(store, emptyManifest());
+  if ((await store.readText(MANIFEST_PATH)) !== null) return;
+  try {
+    await writeManifest(store, emptyManifest());
+  } catch (err) {
+    if (!(err instanceof ManifestConflictError)) throw err; // another process created it first: fine
+  }
 }
 
 /**

@@ -192,5 +192,6 @@ export class ParquetLake implements Lake {
     this.encoder?.close();
     this.encoder = null;
     this.opening = null;
+    await this.store.close?.();
   }
 }

@@ -1,13 +1,25 @@
 /**
  * Where lake files live. The layout and the Parquet encoding are shared; a store only knows how to
  * make a finished local file visible under a relative path atomically. The file system store is
- * below; an Azure Blob store would stage to a local temp dir and publish with a block-blob commit.
+ * below; the Azure Blob store (azure-store.ts) stages to a local scratch dir and publishes with a block-blob commit.
  *
  * Relative paths use `/` and come from layout.ts. Every method throws only on infrastructure faults.
  */
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { isTempName, mkdirp, publishFiles, tempPathFor, writeFileAtomic } from './atomic-file.js';
+
+/** Another process replaced the manifest after this one read it: this rewrite changed nothing live. */
+export class ManifestConflictError extends Error {
+  constructor(location: string) {
+    super(
+      `lake manifest ${location}/_state/manifest.json was replaced by another process after this one read it (ETag mismatch), ` +
+        'so this rewrite was not applied (its merged file is unreferenced and swept later). Another Sensorpipe is running ' +
+        'lake_compact or lake_archive on the same lake: let one process run the lake jobs, then run the job again',
+    );
+    this.name = 'ManifestConflictError';
+  }
+}
 
 export interface StagedFile {
   /** Local path the encoder wrote. */
@@ -48,6 +60,8 @@ export interface LakeStore {
   writeText(relPath: string, text: string): Promise<void>;
   /** Removes what interrupted writes left behind; returns the relative paths it removed. */
   removeLeftovers(): Promise<string[]>;
+  /** Releases local resources (an object store's scratch folder); the lake calls it on close. */
+  close?(): Promise<void>;
 }
 
 /** The lake on a local (or mounted) file system; files are staged next to their final name and renamed. */
