@@ -42,6 +42,7 @@ export function registerDevices(program: Command): void {
     .command('list')
     .description('list devices and the sensors they may publish for')
     .option('--json', 'one JSON object per line')
+    .addHelpText('after', '\nExamples:\n  sensorpipe devices list\n  sensorpipe devices list --json | jq -r .device_id')
     .action((flags: { json?: boolean }) => {
       const auth = openAuth(program);
       const rows = auth.listDevices().map((d) => ({ device_id: d.deviceId, sensors: d.sensors.join(','), created_at: new Date(d.createdAt).toISOString() }));
@@ -51,6 +52,7 @@ export function registerDevices(program: Command): void {
   devices
     .command('remove <device-id>')
     .description('delete a device; it can no longer connect')
+    .addHelpText('after', '\nExamples:\n  sensorpipe devices remove boiler-1')
     .action((deviceId: string) => {
       const auth = openAuth(program);
       const removed = auth.removeDevice(deviceId);
