@@ -48,7 +48,7 @@ async function status(dataDir: string): Promise<Status> {
   return (await res.json()) as Status;
 }
 
-test('3 collectors, JetStream + PostgreSQL: the leader is killed -9 mid-stream, another takes over, every acknowledged message stored once', { timeout: 240_000, skip: why ?? false }, async (t) => {
+test('3 collectors, JetStream + PostgreSQL: the leader is killed -9 mid-stream, another takes over, every acknowledged message stored once', { timeout: 300_000, skip: why ?? false }, async (t) => {
   const tmp = tempDir('sensorpipe-collectors-');
   t.after(tmp.cleanup);
   const tag = `c${process.pid}_${Date.now()}`;

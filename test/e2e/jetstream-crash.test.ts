@@ -25,7 +25,7 @@ if (why) console.warn(`\n*** SKIPPED: JetStream crash test: ${why} ***\n`);
 
 const CRASH_POINTS = ['ingest.before-append:500', 'writer.after-warehouse:2', 'spool.commit:3', 'lake.before-rename:3'];
 
-test('JetStream spool: kill -9 at 4 points, every acknowledged message stored exactly once', { timeout: 180_000, skip: why ?? false }, async (t) => {
+test('JetStream spool: kill -9 at 4 points, every acknowledged message stored exactly once', { timeout: 300_000, skip: why ?? false }, async (t) => {
   const tmp = tempDir('sensorpipe-js-crash-');
   t.after(tmp.cleanup);
   const stream = `crash_${process.pid}_${Date.now()}`;

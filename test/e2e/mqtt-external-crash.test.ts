@@ -21,7 +21,7 @@ if (missing) console.warn(`\n*** SKIPPED: external MQTT crash test: ${missing} *
 
 const CRASH_POINTS = ['ingest.before-append:700', 'writer.after-warehouse:2', 'spool.commit:5', 'lake.before-rename:3'];
 
-test('external broker: kill -9 at 4 points, every message the broker accepted is stored exactly once', { timeout: 180_000, skip: missing ?? false }, async (t) => {
+test('external broker: kill -9 at 4 points, every message the broker accepted is stored exactly once', { timeout: 300_000, skip: missing ?? false }, async (t) => {
   const tmp = tempDir('sensorpipe-ext-crash-');
   t.after(tmp.cleanup);
   const broker = await startMosquitto(tmp.dir);
