@@ -17,6 +17,8 @@ export interface StepLoad {
   /** First global message index of the step. */
   from: number;
   seconds: number;
+  /** 5 ms ticks that ended with the in-flight window full (0: the generator itself was the limit). */
+  windowFullTicks: number;
 }
 
 export class MqttLoad {
@@ -45,7 +47,7 @@ export class MqttLoad {
 
   /** Offers `rate` msg/s for `seconds`, then waits up to `ackWaitMs` for the outstanding PUBACKs. */
   async step(rate: number, seconds: number, ackWaitMs = 15_000): Promise<StepLoad> {
-    const res: StepLoad = { offered: rate, sent: 0, acked: 0, failed: 0, from: this.next, seconds };
+    const res: StepLoad = { offered: rate, sent: 0, acked: 0, failed: 0, from: this.next, seconds, windowFullTicks: 0 };
     const start = performance.now();
     const end = start + seconds * 1000;
     while (performance.now() < end) {
@@ -62,6 +64,7 @@ export class MqttLoad {
           else res.acked++;
         });
       }
+      if (this.inflight >= this.maxInflight) res.windowFullTicks++;
       await sleep(5);
     }
     const deadline = performance.now() + ackWaitMs;

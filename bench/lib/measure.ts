@@ -76,7 +76,9 @@ export async function measureStep(target: Target, load: MqttLoad, rate: number, 
     step.failed > 0 ? `${step.failed} publishes failed` :
     step.acked < step.sent ? `${step.sent - step.acked} PUBACKs missing after 15 s` :
     missing > 0 ? `${missing} messages not queryable within ${drainMs / 1000} s after the step` :
-    achieved < 0.95 * rate ? `generator reached only ${achieved} msg/s (in-flight window full: the target acknowledges slower)` : 'ok';
+    achieved < 0.95 * rate
+      ? `generator reached only ${achieved} msg/s (${step.windowFullTicks > 0 ? 'in-flight window of unacknowledged messages full: the target acknowledges slower' : 'window never full: the generator itself could not publish faster'})`
+      : 'ok';
   return {
     offered: rate,
     sent: step.sent,
