@@ -4,7 +4,9 @@
 // (compaction, archive, sweep) through the store, the manifest's conditional write, config and env.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -14,7 +16,7 @@ import { compressors } from 'hyparquet-compressors';
 import { checkConfig, loadConfig } from '../../src/config/load.js';
 import type { JobContext } from '../../src/core/jobs.js';
 import type { Warehouse } from '../../src/core/sinks.js';
-import { silentLogger } from '../../src/core/types.js';
+import { silentLogger, type Logger } from '../../src/core/types.js';
 import { LakeArchiveJob, LakeCompactJob } from '../../src/jobs/lake-jobs.js';
 import { AzureLake } from '../../src/sinks/lake/azure-lake.js';
 import { AzureBlobLakeStore } from '../../src/sinks/lake/azure-store.js';
@@ -175,6 +177,38 @@ if (!azurite) {
         assert.equal((await readManifest(a)).updatedAt, 'B after reading A', 'after reading the current version the write goes through');
         const fresh = AzureBlobLakeStore.create(azure);
         await assert.rejects(writeManifest(fresh, now), ManifestConflictError, 'a store that never read the manifest may only create it, not replace it');
+      } finally {
+        await lake.close();
+        await c.deleteIfExists();
+      }
+    });
+
+    test('a batch whose upload fails leaves no local scratch file and no high-water mark; the retry writes it; a dead process\'s scratch folder is removed (and logged) on open', async () => {
+      const container = newContainer();
+      const c = service().getContainerClient(container);
+      const scratch = await scratchDir();
+      // A scratch folder left by a process that died mid-batch (the pid of a process that has exited).
+      const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+      await mkdir(join(scratch, `${deadPid}-0badf00d`));
+      await writeFile(join(scratch, `${deadPid}-0badf00d`, 'a1b2c3-part-0000000000000001.parquet'), 'PAR1 half a file');
+      const warnings: unknown[] = [];
+      const logger: Logger = { info() {}, debug() {}, error() {}, warn: (o) => void warnings.push(o), child: () => logger };
+      const lake = await AzureLake.open({ azure: { connectionString: azurite!.connectionString, container, prefix: '', scratchDir: scratch }, partitioning: 'date', zstdLevel: 6, logger });
+      try {
+        assert.deepEqual(warnings, [{ removed: [`${deadPid}-0badf00d/a1b2c3-part-0000000000000001.parquet`] }]);
+        assert.ok(!existsSync(join(scratch, `${deadPid}-0badf00d`)));
+        const t = Date.UTC(2024, 4, 2, 10);
+        const batch = batchOf([message(3, { receivedAt: t, readings: [reading('s-1', 'temperature', t, 1), reading('s-1', 'temperature', t + 120_000, 2)] })]);
+        await c.delete(); // the storage goes away between opening and writing
+        await assert.rejects(lake.writeBatch(batch, []), /could not upload raw\/date=2024-05-02\/part-0000000000000003\.parquet to azure:\/\/devstoreaccount1\//);
+        assert.equal(await lake.committedOffset(), 0);
+        const leftovers = (await readdir(scratch, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+        assert.deepEqual(leftovers, [], 'the encoded files were discarded');
+        await c.create();
+        const { files } = await lake.writeBatch(batch, []);
+        assert.deepEqual(files, ['raw/date=2024-05-02/part-0000000000000003.parquet']);
+        assert.equal(await lake.committedOffset(), 3);
+        assert.deepEqual((await readAll(c, '', 'raw')).map((r) => r.value), [1, 2]);
       } finally {
         await lake.close();
         await c.deleteIfExists();
