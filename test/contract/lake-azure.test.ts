@@ -26,6 +26,7 @@ import { ManifestConflictError } from '../../src/sinks/lake/store.js';
 import { batchOf, fleetBatches, message, reading } from '../helpers/lake-batches.js';
 import { fingerprint, type Row } from '../helpers/lake-read.js';
 import { startAzurite, type Azurite } from '../helpers/azurite.js';
+import { startServer } from '../helpers/server.js';
 import { runLakeContract, type LakeKind } from './lake.contract.js';
 
 let azurite: Azurite | null = null;
@@ -211,6 +212,40 @@ if (!azurite) {
         assert.deepEqual((await readAll(c, '', 'raw')).map((r) => r.value), [1, 2]);
       } finally {
         await lake.close();
+        await c.deleteIfExists();
+      }
+    });
+
+    test('a server with lake.kind azure writes what it ingests to the container, and GET /v1/catalog counts the live blobs', async () => {
+      const container = newContainer();
+      const dataDir = await scratchDir();
+      const sp = await startServer(dataDir, { mqtt: { enabled: false }, lake: { kind: 'azure', azure: { connectionString: azurite!.connectionString, container, prefix: 'plant-7' } } });
+      const c = service().getContainerClient(container);
+      try {
+        const admin = sp.auth.createToken('admin');
+        const ts = '2024-05-02T10:00:00Z';
+        const body = JSON.stringify([
+          { sensor_id: 'az-1', ts, temperature: 21.25, humidity: 40.5 },
+          { sensor_id: 'az-2', ts, temperature: -3.5 },
+        ]);
+        const res = await sp.http!.inject({ method: 'POST', url: '/v1/ingest', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, payload: body });
+        assert.equal(res.statusCode, 200, res.body);
+        await sp.writer.drain();
+        const raw = await readAll(c, 'plant-7/', 'raw');
+        assert.deepEqual(raw.map((r) => [r.sensor_id, r.metric, r.value, r.ts]).sort(), [
+          ['az-1', 'humidity', 40.5, Date.parse(ts)],
+          ['az-1', 'temperature', 21.25, Date.parse(ts)],
+          ['az-2', 'temperature', -3.5, Date.parse(ts)],
+        ]);
+        assert.ok(!existsSync(join(dataDir, 'lake', 'raw')), 'nothing of the lake is written to the local data directory');
+        const cat = await sp.http!.inject({ method: 'GET', url: '/v1/catalog', headers: { authorization: `Bearer ${admin}` } });
+        assert.equal(cat.statusCode, 200, cat.body);
+        const lakeRaw = cat.json<{ datasets: { name: string; files: number; bytes: number }[] }>().datasets.find((d) => d.name === 'lake:raw');
+        const blobs = (await listBlobs(c, 'plant-7/raw/')).filter((n) => n.endsWith('.parquet'));
+        assert.equal(lakeRaw?.files, blobs.length);
+        assert.ok(blobs.length > 0 && (lakeRaw?.bytes ?? 0) > 0);
+      } finally {
+        await sp.stop();
         await c.deleteIfExists();
       }
     });
