@@ -1,6 +1,6 @@
 /**
- * The contract every Lake implementation passes (file system now, Azure Blob later): run it with
- * `runLakeContract(name, factory)` from a `*.test.ts` file.
+ * The contract every Lake implementation passes (file system: lake-fs.test.ts; Azure Blob on
+ * Azurite: lake-azure.test.ts): run it with `runLakeContract(name, factory)` from a `*.test.ts` file.
  *
  * The harness reads the lake back with a reader of its choice and normalizes every row to:
  *   - the file's columns by name (raw: sensor_id, metric, ts, value, seq, received_at, source, topic,

@@ -11,9 +11,10 @@
  *   3. later, `sweep` deletes files that have not been live for the grace period.
  *
  * A crash after 1 leaves an unreferenced file (garbage, swept later; a re-run overwrites it under
- * the same generation); after 2 the new set is live and the old files are garbage. Only the file
- * system store exists today; everything here goes through LakeStore, so an object store only needs
- * its own `publish`/`writeText` (a conditional PUT of the manifest).
+ * the same generation); after 2 the new set is live and the old files are garbage. Everything here
+ * goes through LakeStore, so it runs unchanged on the file system and on Azure Blob (azure-store.ts:
+ * `openLocal` downloads the inputs, `publish` uploads the merged file, the manifest is a PUT
+ * conditional on its ETag).
  *
  * Callers hold the lake jobs' lock: one maintenance run at a time per lake.
  */
