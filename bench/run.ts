@@ -9,11 +9,13 @@
  *   npm run bench -- --profile --targets embedded --rates 5000   # CPU profile of the embedded server:
  *       top functions by self time into bench/results/profile-embedded.json (no docs, no results written)
  *
+ *   npm run bench -- --report-only bench/results/latest.json     # re-render the docs from a results file, measure nothing
+ *
  * Writes bench/results/bench-<date>.json, bench/results/latest.json, the table in
  * docs/performance.md (between the BENCH markers) and docs/img/bench-throughput.svg.
  */
 import { execSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +24,7 @@ import { MqttLoad } from './lib/load.js';
 import { measureStep, type StepResult } from './lib/measure.js';
 import { installNodeRed, nodeRed } from './lib/node-red.js';
 import { topFunctions } from './lib/profile-top.js';
-import { writeReport } from './lib/report.js';
+import { writeReport, type BenchReport } from './lib/report.js';
 import { aedesCeiling, bareSubscriber, sensorpipeEmbedded, sensorpipeExternal, type Target, waitFor } from './lib/targets.js';
 import { Workload } from './lib/workload.js';
 
@@ -36,8 +38,13 @@ const { values } = parseArgs({
     seed: { type: 'string', default: 'sensorpipe-bench' },
     'no-docs': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    'report-only': { type: 'string' },
   },
 });
+if (values['report-only']) {
+  console.log(writeReport(JSON.parse(readFileSync(values['report-only'], 'utf8')) as BenchReport, true));
+  process.exit(0);
+}
 const quick = values.quick!;
 const sensors = Number(values.sensors);
 const stepSeconds = Number(values['step-seconds'] ?? (quick ? 3 : 10));
@@ -98,7 +105,7 @@ async function mqttTarget(name: string, start: () => Promise<Target>): Promise<T
       result.steps.push(s);
       console.log(
         `  ${name.padEnd(20)} offered ${String(rate).padStart(6)}  sent ${String(s.achieved).padStart(6)}/s  queryable ${String(s.throughput).padStart(6)}/s  ` +
-          `loss ${s.missing}  p50 ${s.p50Ms ?? '-'} ms  p99 ${s.p99Ms ?? '-'} ms  cpu ${s.cpuSecondsPerMillionReadings ?? '-'} s/M  rss ${s.peakRssMb} MB  load ${s.load1}  ${s.held ? 'held' : 'NOT held: ' + s.why}`,
+          `missing ${s.missing}  p50 ${s.p50Ms ?? '-'} ms  p99 ${s.p99Ms ?? '-'} ms  cpu ${s.cpuSecondsPerMillionReadings ?? '-'} s/M  rss ${s.peakRssMb} MB  load ${s.load1}  ${s.held ? 'held' : 'NOT held: ' + s.why}`,
       );
       if (!s.held) break;
       result.maxHeld = rate;
@@ -147,7 +154,7 @@ try {
     const target = await sensorpipeEmbedded(join(dir, 'http'));
     try {
       http = await httpBulk(target, new Workload(sensors, values.seed!), stepSeconds);
-      console.log(`  http-bulk            ${http.ackedReadingsPerS} readings/s acknowledged, ${http.queryableReadingsPerS ?? '-'} readings/s to queryable, loss ${http.missing}, cpu ${http.cpuSecondsPerMillionReadings} s/M, rss ${http.peakRssMb} MB`);
+      console.log(`  http-bulk            ${http.ackedReadingsPerS} readings/s acknowledged, ${http.queryableReadingsPerS ?? '-'} readings/s to queryable, missing ${http.missing}, cpu ${http.cpuSecondsPerMillionReadings} s/M, rss ${http.peakRssMb} MB`);
     } catch (err) {
       httpWhy = (err as Error).message;
     } finally {
