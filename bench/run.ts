@@ -53,7 +53,8 @@ const stepSeconds = Number(values['step-seconds'] ?? (quick ? 3 : 10));
 const rates = (values.rates ?? (quick ? '2000,10000,20000' : '1000,2000,5000,10000,20000')).split(',').map(Number);
 const wanted = new Set(values.targets!.split(','));
 const DRAIN_MS = 15_000;
-const WARMUP_MS = 180_000;
+// First-seen sensors are registered one (sensor, metric) statement at a time (docs/performance.md): allow ~100 ms per sensor.
+const WARMUP_MS = Math.max(180_000, sensors * 100);
 
 export interface TargetResult {
   name: string;
