@@ -8,8 +8,9 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { connect } from 'nats';
-import { simulate, type LedgerLine } from '../../src/sim/simulate.js';
-import { freePort, startChild, type ChildServer } from '../helpers/child-server.js';
+import { simulate } from '../../src/sim/simulate.js';
+import { ledgerMismatches, readingCount, readLedgers } from '../helpers/ledger-check.js';
+import { freePort, startChild, statusOf, type ChildServer } from '../helpers/child-server.js';
 import { tempDir } from '../helpers/server.js';
 import { until } from '../contract/mqtt-source.contract.js';
 
@@ -41,12 +42,7 @@ interface Status {
   leader: boolean | string;
 }
 
-async function status(dataDir: string): Promise<Status> {
-  const server = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8')) as { httpUrl: string };
-  const token = readFileSync(join(dataDir, 'local-admin.token'), 'utf8').trim();
-  const res = await fetch(`${server.httpUrl}/v1/status`, { headers: { authorization: `Bearer ${token}` } });
-  return (await res.json()) as Status;
-}
+const status = (dataDir: string) => statusOf<Status>(dataDir);
 
 test('3 collectors, JetStream + PostgreSQL: the leader is killed -9 mid-stream, another takes over, every acknowledged message stored once', { timeout: 300_000, skip: why ?? false }, async (t) => {
   const tmp = tempDir('sensorpipe-collectors-');
@@ -104,8 +100,8 @@ test('3 collectors, JetStream + PostgreSQL: the leader is killed -9 mid-stream, 
   const leaders = [(await status(collectors[1].dataDir)).leader, (await status(collectors[2].dataDir)).leader].filter((l) => l === true);
   assert.equal(leaders.length, 1, 'exactly one of the survivors leads');
 
-  const acked = ledgers.flatMap((f) => readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as LedgerLine));
-  const expected = acked.reduce((n, l) => n + Object.keys(l.readings ?? {}).length, 0);
+  const acked = readLedgers(ledgers);
+  const expected = readingCount(acked);
   assert.ok(acked.length > 3000, `enough acknowledged messages (${acked.length})`);
   await until(`${expected} readings in PostgreSQL`, async () => {
     const r = await db.query<{ n: string }>(`select count(*) n from ${tag}.readings`);
@@ -115,14 +111,7 @@ test('3 collectors, JetStream + PostgreSQL: the leader is killed -9 mid-stream, 
   const rows = await db.query<{ sensor_id: string; metric: string; ts: string; value: number; n: string }>(
     `select sensor_id, metric, (extract(epoch from ts) * 1000)::bigint::text ts, value, count(*) over (partition by sensor_id, metric, ts) n from ${tag}.readings`,
   );
-  const stored = new Map(rows.rows.map((r) => [`${r.sensor_id}|${r.metric}|${r.ts}`, { value: r.value, n: Number(r.n) }]));
-  let wrong = 0;
-  for (const l of acked) {
-    for (const [metric, value] of Object.entries(l.readings ?? {})) {
-      const s = stored.get(`${l.sensor}|${metric}|${Date.parse(l.ts!)}`);
-      if (!s || s.value !== value || s.n !== 1) wrong++;
-    }
-  }
+  const { wrong, stored } = ledgerMismatches(acked, rows.rows);
   assert.equal(wrong, 0, 'every acknowledged reading present exactly once with its value');
-  assert.equal(stored.size, expected, 'and nothing else');
+  assert.equal(stored, expected, 'and nothing else');
 });

@@ -8,7 +8,8 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetMetadataAsync, asyncBufferFromFile } from 'hyparquet';
-import { simulate, type LedgerLine } from '../../src/sim/simulate.js';
+import { simulate } from '../../src/sim/simulate.js';
+import { ledgerMismatches, readLedgers, type StoredReading } from '../helpers/ledger-check.js';
 import { freePort, startChild } from '../helpers/child-server.js';
 import { tempDir } from '../helpers/server.js';
 
@@ -32,7 +33,7 @@ function parquetFiles(dir: string): string[] {
   return out;
 }
 
-test('kill -9 at 8 points while devices publish: every acknowledged message is stored exactly once', { timeout: 240_000 }, async (t) => {
+test('kill -9 at 8 points while devices publish: every acknowledged message is stored exactly once', { timeout: 300_000 }, async (t) => {
   const tmp = tempDir('sensorpipe-crash-');
   t.after(tmp.cleanup);
   const dataDir = join(tmp.dir, 'data');
@@ -88,21 +89,14 @@ test('kill -9 at 8 points while devices publish: every acknowledged message is s
   const exit = await last.exited;
   assert.equal(exit.code, 0, last.output());
 
-  const acked = ledgers.flatMap((f) => readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as LedgerLine));
+  const acked = readLedgers(ledgers);
   assert.ok(acked.length > 2000, `enough acknowledged messages to mean something (${acked.length})`);
 
   const db = await DuckDBInstance.create(join(dataDir, 'warehouse.duckdb'), { access_mode: 'READ_ONLY' });
   const conn = await db.connect();
-  const res = await conn.runAndReadAll('select sensor_id, metric, epoch_ms(ts)::bigint ts, value, count(*) over (partition by sensor_id, metric, ts)::int n from readings');
-  const stored = new Map<string, { value: number; n: number }>();
-  for (const r of res.getRowObjectsJS()) stored.set(`${r.sensor_id}|${r.metric}|${r.ts}`, { value: r.value as number, n: r.n as number });
-  let missing = 0;
-  for (const l of acked) {
-    for (const [metric, value] of Object.entries(l.readings ?? {})) {
-      const s = stored.get(`${l.sensor}|${metric}|${Date.parse(l.ts!)}`);
-      if (!s || s.value !== value || s.n !== 1) missing++;
-    }
-  }
+  const { wrong: missing } = ledgerMismatches(acked, (await conn.runAndReadAll(
+    'select sensor_id, metric, epoch_ms(ts)::bigint ts, value, count(*) over (partition by sensor_id, metric, ts)::int n from readings',
+  )).getRowObjectsJS() as unknown as StoredReading[]);
   assert.equal(missing, 0, 'every acknowledged reading present exactly once with its value');
   const dup = await conn.runAndReadAll('select count(*)::int n from (select 1 from readings group by sensor_id, metric, ts having count(*) > 1)');
   assert.equal(dup.getRowObjects()[0].n, 0);

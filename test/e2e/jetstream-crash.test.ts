@@ -4,11 +4,10 @@
 // is stored exactly once after the restarts, read back from the stream from the checkpoint.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'nats';
-import { DuckDBInstance } from '@duckdb/node-api';
-import { simulate, type LedgerLine } from '../../src/sim/simulate.js';
+import { simulate } from '../../src/sim/simulate.js';
+import { duckdbReadings, ledgerMismatches, readLedgers } from '../helpers/ledger-check.js';
 import { freePort, startChild } from '../helpers/child-server.js';
 import { tempDir } from '../helpers/server.js';
 
@@ -62,20 +61,8 @@ test('JetStream spool: kill -9 at 4 points, every acknowledged message stored ex
     assert.ok(report.acked > 0, `run ${i} acknowledged something before the kill`);
   }
 
-  const acked = ledgers.flatMap((f) => readFileSync(f, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as LedgerLine));
+  const acked = readLedgers(ledgers);
   assert.ok(acked.length > 1000, `enough acknowledged messages (${acked.length})`);
-  const db = await DuckDBInstance.create(join(dataDir, 'warehouse.duckdb'), { access_mode: 'READ_ONLY' });
-  const conn = await db.connect();
-  t.after(() => conn.closeSync());
-  const res = await conn.runAndReadAll('select sensor_id, metric, epoch_ms(ts)::bigint ts, value, count(*) over (partition by sensor_id, metric, ts)::int n from readings');
-  const stored = new Map<string, { value: number; n: number }>();
-  for (const r of res.getRowObjectsJS()) stored.set(`${r.sensor_id}|${r.metric}|${r.ts}`, { value: r.value as number, n: r.n as number });
-  let wrong = 0;
-  for (const l of acked) {
-    for (const [metric, value] of Object.entries(l.readings ?? {})) {
-      const s = stored.get(`${l.sensor}|${metric}|${Date.parse(l.ts!)}`);
-      if (!s || s.value !== value || s.n !== 1) wrong++;
-    }
-  }
+  const { wrong } = ledgerMismatches(acked, await duckdbReadings(join(dataDir, 'warehouse.duckdb')));
   assert.equal(wrong, 0, 'every acknowledged reading present exactly once with its value');
 });

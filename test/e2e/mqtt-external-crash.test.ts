@@ -6,11 +6,11 @@
 // restart; in the end every message Mosquitto acknowledged to a device is stored exactly once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { simulate, type LedgerLine } from '../../src/sim/simulate.js';
-import { freePort, startChild } from '../helpers/child-server.js';
+import { simulate } from '../../src/sim/simulate.js';
+import { duckdbReadings, ledgerMismatches, readingCount, readLedgers } from '../helpers/ledger-check.js';
+import { freePort, startChild, statusOf } from '../helpers/child-server.js';
 import { tempDir } from '../helpers/server.js';
 import { mosquittoMissing, startMosquitto } from '../helpers/mosquitto.js';
 import { until } from '../contract/mqtt-source.contract.js';
@@ -63,18 +63,15 @@ test('external broker: kill -9 at 4 points, every message the broker accepted is
   await publish(CRASH_POINTS.length);
   child = startChild({ dataDir, mqttPort, args: ['--no-fleet'], env });
   await child.ready;
-  const acked = ledgers.flatMap((f) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as LedgerLine));
+  const acked = readLedgers(ledgers);
   assert.equal(acked.length, 1500 * (CRASH_POINTS.length + 1));
-  const expected = acked.reduce((n, l) => n + Object.keys(l.readings ?? {}).length, 0);
+  const expected = readingCount(acked);
 
   // The last collector takes in what the broker kept for the sessions; wait until it is all stored.
-  const server = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8')) as { httpUrl: string };
-  const token = readFileSync(join(dataDir, 'local-admin.token'), 'utf8').trim();
   await until(
     `${expected} readings stored`,
     async () => {
-      const res = await fetch(`${server.httpUrl}/v1/status`, { headers: { authorization: `Bearer ${token}` } });
-      const s = (await res.json()) as { accounting: { accepted: number; duplicates: number } };
+      const s = await statusOf<{ accounting: { accepted: number; duplicates: number } }>(dataDir);
       return s.accounting.accepted - s.accounting.duplicates >= expected;
     },
     90_000,
@@ -82,21 +79,12 @@ test('external broker: kill -9 at 4 points, every message the broker accepted is
   child.proc.kill('SIGTERM');
   assert.equal((await child.exited).code, 0, child.output().slice(-600));
 
+  const { wrong, stored } = ledgerMismatches(acked, await duckdbReadings(join(dataDir, 'warehouse.duckdb')));
+  assert.equal(wrong, 0, 'every reading the broker accepted is present exactly once with its value');
+  assert.equal(stored, expected, 'and nothing else');
   const db = await DuckDBInstance.create(join(dataDir, 'warehouse.duckdb'), { access_mode: 'READ_ONLY' });
   const conn = await db.connect();
   t.after(() => conn.closeSync());
-  const res = await conn.runAndReadAll('select sensor_id, metric, epoch_ms(ts)::bigint ts, value, count(*) over (partition by sensor_id, metric, ts)::int n from readings');
-  const stored = new Map<string, { value: number; n: number }>();
-  for (const r of res.getRowObjectsJS()) stored.set(`${r.sensor_id}|${r.metric}|${r.ts}`, { value: r.value as number, n: r.n as number });
-  let wrong = 0;
-  for (const l of acked) {
-    for (const [metric, value] of Object.entries(l.readings ?? {})) {
-      const s = stored.get(`${l.sensor}|${metric}|${Date.parse(l.ts!)}`);
-      if (!s || s.value !== value || s.n !== 1) wrong++;
-    }
-  }
-  assert.equal(wrong, 0, 'every reading the broker accepted is present exactly once with its value');
-  assert.equal(stored.size, expected, 'and nothing else');
   const acc = await conn.runAndReadAll("select outcome, sum(items)::bigint n from ingest_counts where source = 'mqtt-external' group by all");
   const a = Object.fromEntries(acc.getRowObjectsJS().map((r) => [r.outcome as string, Number(r.n)]));
   assert.ok((a.duplicate ?? 0) > 0, `replays and redeliveries after the kills were counted as duplicates, not stored twice (${a.duplicate})`);

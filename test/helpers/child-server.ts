@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -44,4 +46,13 @@ export function startChild(opts: { dataDir: string; mqttPort: number; args?: str
   });
   ready.catch(() => {});
   return { proc, ready, exited, output: () => out };
+}
+
+/** `GET /v1/status` of the server running on `dataDir`, found as the CLI finds it (server.json, local admin token). */
+export async function statusOf<T = Record<string, unknown>>(dataDir: string): Promise<T> {
+  const server = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8')) as { httpUrl: string };
+  const token = readFileSync(join(dataDir, 'local-admin.token'), 'utf8').trim();
+  const res = await fetch(`${server.httpUrl}/v1/status`, { headers: { authorization: `Bearer ${token}` } });
+  if (!res.ok) throw new Error(`GET /v1/status on ${server.httpUrl}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
 }
