@@ -73,6 +73,17 @@ const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.
 console.log(`${command}\n${sensors} sensors, rates ${rates.join(', ')} msg/s, ${stepSeconds} s per step, QoS 1, seed ${values.seed}; work dir ${dir}`);
 
 let lastLog: (() => string) | undefined;
+/** The target running now: Ctrl-C stops it (its brokers and servers are child processes) before exiting. */
+let current: Target | null = null;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    console.log(`\n${sig}: stopping ${current?.name ?? 'nothing'} and removing ${dir}`);
+    void (current?.stop() ?? Promise.resolve()).finally(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  });
+}
 
 /** Sums the stage times of the writer's debug lines ("warehouse batch", "lake batch written"). */
 function writerStages(log: string): Record<string, number> {
@@ -93,6 +104,7 @@ async function mqttTarget(name: string, start: () => Promise<Target>): Promise<T
   let load: MqttLoad | null = null;
   try {
     target = await start();
+    current = target;
     // A fresh workload per target: same seed, same messages.
     load = await MqttLoad.connect(target.mqttUrl!, new Workload(sensors, values.seed!), 8, 2000);
     // Warm-up: one message per sensor, so the steps measure the steady state, not first-seen sensor registration.
@@ -119,6 +131,7 @@ async function mqttTarget(name: string, start: () => Promise<Target>): Promise<T
   } finally {
     await load?.close();
     await target?.stop();
+    current = null;
     lastLog = target?.log;
   }
   return result;
@@ -155,6 +168,7 @@ try {
   }
   if (wanted.has('http')) {
     const target = await sensorpipeEmbedded(join(dir, 'http'));
+    current = target;
     try {
       http = await httpBulk(target, new Workload(sensors, values.seed!), stepSeconds);
       console.log(`  http-bulk            ${http.ackedReadingsPerS} readings/s acknowledged, ${http.queryableReadingsPerS ?? '-'} readings/s to queryable, missing ${http.missing}, cpu ${http.cpuSecondsPerMillionReadings} s/M, rss ${http.peakRssMb} MB`);
