@@ -203,14 +203,18 @@ async function autoRegister(conn: DuckDBConnection, ctx: WriteContext): Promise<
      WHERE NOT EXISTS (SELECT 1 FROM sensor_metrics x WHERE x.sensor_id = s.sensor_id AND x.metric = s.metric)
      ORDER BY 1, 2`,
   );
-  for (const p of pairs) {
-    const metric = str(p.metric) as string;
-    const d = Object.prototype.hasOwnProperty.call(ctx.metricDefaults, metric) ? ctx.metricDefaults[metric] : undefined;
-    await conn.run(
-      `INSERT INTO sensor_metrics (sensor_id, metric, unit, min_value, max_value) VALUES ($1, $2, $3, $4::DOUBLE, $5::DOUBLE)
-       ON CONFLICT DO NOTHING`,
-      [p.sensor_id, metric, d?.unit ?? null, d?.min ?? null, d?.max ?? null],
-    );
+  // One statement per 500 pairs: a statement per pair made a fleet's first batch take ~30 s for
+  // 1,000 new sensors (docs/performance.md, warm-up).
+  for (let i = 0; i < pairs.length; i += 500) {
+    const params: DuckDBValue[] = [];
+    const tuples = pairs.slice(i, i + 500).map((p, j) => {
+      const metric = str(p.metric) as string;
+      const d = Object.prototype.hasOwnProperty.call(ctx.metricDefaults, metric) ? ctx.metricDefaults[metric] : undefined;
+      params.push(p.sensor_id as DuckDBValue, metric, d?.unit ?? null, d?.min ?? null, d?.max ?? null);
+      const b = j * 5;
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}::DOUBLE, $${b + 5}::DOUBLE)`;
+    });
+    await conn.run(`INSERT INTO sensor_metrics (sensor_id, metric, unit, min_value, max_value) VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING`, params);
   }
   if (newSensors.rowsChanged > 0 || pairs.length > 0) {
     ctx.logger.info({ sensors: newSensors.rowsChanged, metrics: pairs.length }, 'auto-registered sensors/metrics');
