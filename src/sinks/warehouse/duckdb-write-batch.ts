@@ -30,6 +30,7 @@
  * lock); any other code inserting into `readings` must apply the same rule.
  */
 import type { DuckDBAppender, DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { registerPairsStatements } from './register-pairs.js';
 import type { MetricSpec } from '../../core/registry.js';
 import type { DerivedQuarantine, SinkBatch, WarehouseOutcome } from '../../core/types.js';
 import type { Logger } from '../../core/types.js';
@@ -203,19 +204,12 @@ async function autoRegister(conn: DuckDBConnection, ctx: WriteContext): Promise<
      WHERE NOT EXISTS (SELECT 1 FROM sensor_metrics x WHERE x.sensor_id = s.sensor_id AND x.metric = s.metric)
      ORDER BY 1, 2`,
   );
-  // One statement per 500 pairs: a statement per pair made a fleet's first batch take ~30 s for
-  // 1,000 new sensors (docs/performance.md, warm-up).
-  for (let i = 0; i < pairs.length; i += 500) {
-    const params: DuckDBValue[] = [];
-    const tuples = pairs.slice(i, i + 500).map((p, j) => {
-      const metric = str(p.metric) as string;
-      const d = Object.prototype.hasOwnProperty.call(ctx.metricDefaults, metric) ? ctx.metricDefaults[metric] : undefined;
-      params.push(p.sensor_id as DuckDBValue, metric, d?.unit ?? null, d?.min ?? null, d?.max ?? null);
-      const b = j * 5;
-      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}::DOUBLE, $${b + 5}::DOUBLE)`;
-    });
-    await conn.run(`INSERT INTO sensor_metrics (sensor_id, metric, unit, min_value, max_value) VALUES ${tuples.join(', ')} ON CONFLICT DO NOTHING`, params);
-  }
+  const statements = registerPairsStatements(
+    pairs.map((p) => ({ sensorId: str(p.sensor_id) as string, metric: str(p.metric) as string })),
+    ctx.metricDefaults,
+    '::DOUBLE',
+  );
+  for (const st of statements) await conn.run(st.sql, st.params);
   if (newSensors.rowsChanged > 0 || pairs.length > 0) {
     ctx.logger.info({ sensors: newSensors.rowsChanged, metrics: pairs.length }, 'auto-registered sensors/metrics');
   }

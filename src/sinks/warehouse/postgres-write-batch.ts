@@ -15,6 +15,7 @@
  * classifies it again against the now-stored row.
  */
 import { Readable } from 'node:stream';
+import { registerPairsStatements } from './register-pairs.js';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -177,15 +178,12 @@ async function autoRegister(c: pg.ClientBase, ctx: PgWriteContext): Promise<void
      WHERE NOT EXISTS (SELECT 1 FROM sensor_metrics x WHERE x.sensor_id = s.sensor_id AND x.metric = s.metric)
      ORDER BY 1, 2`,
   );
-  for (const p of pairs) {
-    const metric = String(p.metric);
-    const d = Object.prototype.hasOwnProperty.call(ctx.metricDefaults, metric) ? ctx.metricDefaults[metric] : undefined;
-    await c.query(
-      `INSERT INTO sensor_metrics (sensor_id, metric, unit, min_value, max_value) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT DO NOTHING`,
-      [p.sensor_id, metric, d?.unit ?? null, d?.min ?? null, d?.max ?? null],
-    );
-  }
+  const statements = registerPairsStatements(
+    pairs.map((p) => ({ sensorId: String(p.sensor_id), metric: String(p.metric) })),
+    ctx.metricDefaults,
+    '::double precision',
+  );
+  for (const st of statements) await c.query(st.sql, st.params);
   if ((newSensors.rowCount ?? 0) > 0 || pairs.length > 0) {
     ctx.logger.info({ sensors: newSensors.rowCount, metrics: pairs.length }, 'auto-registered sensors/metrics');
   }
