@@ -40,3 +40,16 @@ test('config check --print hides passwords, also inside URLs', async () => {
   assert.doesNotMatch(printed, /s3cr|"pw"/);
   assert.match(printed, /postgres:\/\/sp:\*\*\*@db:5432\/iot/);
 });
+
+test('config check --print hides notifier webhook paths, tokens and keys', async () => {
+  const { hideSecrets } = await import('../../src/cli/commands/config-check.js');
+  const config = configSchema.parse({
+    notifiers: [{ name: 'ops', kind: 'slack', url: 'https://hooks.slack.com/services/T000/B000/XXXXSECRET' }],
+    spool: { jetstream: { token: 'nats-secret' } },
+    mqttExternal: { url: 'mqtt://broker:1883', password: 'mq-secret' },
+  });
+  const printed = JSON.stringify(config, hideSecrets);
+  assert.doesNotMatch(printed, /XXXXSECRET|nats-secret|mq-secret/);
+  assert.match(printed, /"https:\/\/hooks\.slack\.com\/\*\*\*"/);
+  assert.match(printed, /"mqtt:\/\/broker:1883"/, 'a URL without credentials is shown as it is');
+});

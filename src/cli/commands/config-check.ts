@@ -2,10 +2,18 @@ import type { Command } from 'commander';
 import { checkConfig } from '../../config/load.js';
 import { CliError, EXIT } from '../output.js';
 
-/** Printed configuration never shows passwords: `password` values and the password part of URLs become ***. */
+const SECRET_KEYS = new Set(['password', 'pass', 'token', 'accountKey', 'sasToken', 'connectionString']);
+
+/**
+ * Printed configuration never shows secrets: passwords, tokens and keys become ***, so does the
+ * password part of any URL, and the path of http(s) notifier URLs (a Slack or Teams webhook URL is
+ * itself the credential: only its host is shown).
+ */
 export function hideSecrets(key: string, value: unknown): unknown {
-  if (key === 'password' && typeof value === 'string' && value !== '') return '***';
-  if (typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/@:]*:[^/@]*@/i.test(value)) return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, '$1:***@');
+  if (typeof value !== 'string' || value === '') return value;
+  if (SECRET_KEYS.has(key)) return '***';
+  if (key === 'url' && /^https?:\/\//i.test(value)) return value.replace(/^(https?:\/\/[^/?#]+)[/?#].*$/i, '$1/***');
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^/@:]*:[^/@]*@/i.test(value)) return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, '$1:***@');
   return value;
 }
 
