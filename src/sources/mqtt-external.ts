@@ -82,6 +82,7 @@ export class ExternalMqttSource {
       password: cfg.password,
       // Never acknowledge on arrival: handleMessage below decides when the PUBACK goes out.
       manualConnect: true,
+      resubscribe: false,
       ...(cfg.protocolVersion === 5 ? { properties: { sessionExpiryInterval: cfg.sessionExpiryS } } : {}),
       ...(cfg.tls.caFile ? { ca: readFileSync(cfg.tls.caFile) } : {}),
       ...(cfg.tls.certFile && cfg.tls.keyFile ? { cert: readFileSync(cfg.tls.certFile), key: readFileSync(cfg.tls.keyFile) } : {}),
@@ -123,6 +124,10 @@ export class ExternalMqttSource {
         (err: Error) => this.log.error({ err, clientId }, `could not subscribe to ${this.filter}`),
       );
     await subscribe();
+    // Subscribe afresh on every reconnect, even into a restored session: Mosquitto 2.0 restores a
+    // persisted session without its shared subscriptions after a broker restart
+    // (test/e2e/outages.test.ts). `resubscribe: false` above keeps MQTT.js from deciding that the
+    // filter is subscribed already and sending nothing.
     client.on('connect', () => void subscribe());
     return client;
   }

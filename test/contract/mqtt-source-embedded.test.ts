@@ -6,6 +6,6 @@ mqttSourceContract({
   name: 'embedded broker',
   async start(dir) {
     const sp = await startServer(dir, { demo: true, http: { enabled: false } });
-    return { sp, publishUrl: `mqtt://127.0.0.1:${sp.mqtt!.port}`, source: 'mqtt', stop: () => sp.stop() };
+    return { sp, publishUrl: `mqtt://127.0.0.1:${sp.mqtt!.port}`, source: 'mqtt', ordered: true, stop: () => sp.stop() };
   },
 });

@@ -23,6 +23,7 @@ mqttSourceContract(
         sp,
         publishUrl: broker.url,
         source: 'mqtt-external',
+        ordered: false,
         stop: async () => {
           await sp.stop();
           await broker.stop();

@@ -34,26 +34,23 @@ async function portOpen(port: number): Promise<boolean> {
   });
 }
 
-/** Starts Mosquitto on a free port with unlimited queues for offline persistent sessions. */
-export async function startMosquitto(dir: string, extraConfig: string[] = []): Promise<Mosquitto> {
-  const port = await freePort();
+/** Starts Mosquitto on a free port (or `port`, to restart one) with unlimited queues for offline persistent sessions. */
+export async function startMosquitto(dir: string, extraConfig: string[] = [], fixedPort?: number): Promise<Mosquitto> {
+  const port = fixedPort ?? (await freePort());
   const conf = join(dir, `mosquitto-${port}.conf`);
-  writeFileSync(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
-      'persistence false',
-      // Queue everything for a subscriber that is slow or away: the test decides what is lost, not a default.
-      'max_queued_messages 0',
-      'max_inflight_messages 100',
-      'log_dest stderr',
-      'log_type error',
-      'log_type warning',
-      ...extraConfig,
-      '',
-    ].join('\n'),
-  );
+  const defaults = [
+    'allow_anonymous true',
+    'persistence false',
+    // Queue everything for a subscriber that is slow or away: the test decides what is lost, not a default.
+    'max_queued_messages 0',
+    'max_inflight_messages 100',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+  ];
+  // A setting given in extraConfig replaces the default (Mosquitto would take the first one).
+  const overridden = new Set(extraConfig.map((l) => l.trim().split(/\s+/)[0]).filter((k) => k && k !== 'log_type' && !k.startsWith('#')));
+  writeFileSync(conf, [`listener ${port} 127.0.0.1`, ...defaults.filter((l) => !overridden.has(l.split(' ')[0])), ...extraConfig, ''].join('\n'));
   const proc = spawn(BIN, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let out = '';
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
