@@ -22,7 +22,8 @@ type Tree = Record<string, unknown>;
 /**
  * Environment variables: SENSORPIPE_<PATH> where PATH is the setting with `__` between levels,
  * e.g. SENSORPIPE_MQTT__PORT=1884, SENSORPIPE_DATA_DIR=/var/lib/sensorpipe.
- * Single-level names use the camelCase key in SNAKE_CASE (DATA_DIR -> dataDir).
+ * Single-level names use the camelCase key in SNAKE_CASE (DATA_DIR -> dataDir); job names under
+ * JOBS stay snake_case (SENSORPIPE_JOBS__LAKE_COMPACT__MIN_FILES=8 -> jobs.lake_compact.minFiles).
  */
 /** SENSORPIPE_* variables that are not settings: the CLI's token and the test-only crash points. */
 const NOT_SETTINGS = new Set(['SENSORPIPE_TOKEN', 'SENSORPIPE_CRASH_AT']);
@@ -34,7 +35,8 @@ export function envOverrides(env: NodeJS.ProcessEnv): Tree {
     const path = name
       .slice('SENSORPIPE_'.length)
       .split('__')
-      .map((part) => part.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()));
+      // Job names are snake_case keys (jobs.lake_compact, jobs.rollup_1h): they stay as they are.
+      .map((part, i, parts) => (i === 1 && parts[0] === 'JOBS' ? part.toLowerCase() : part.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())));
     setPath(out, path, coerce(raw));
   }
   return out;

@@ -55,3 +55,10 @@ test('unreadable or non-YAML files give one clear problem', (t) => {
   writeFileSync(file, 'mqtt: [unclosed\n');
   assert.match(checkConfig({ file, env: {} }).problems[0].message, /not valid YAML/);
 });
+
+test('job names stay snake_case in environment names: SENSORPIPE_JOBS__LAKE_COMPACT__MIN_FILES sets jobs.lake_compact.minFiles', () => {
+  const c = loadConfig({ env: { SENSORPIPE_JOBS__LAKE_COMPACT__MIN_FILES: '8', SENSORPIPE_JOBS__ROLLUP_1H__GRACE_S: '60', SENSORPIPE_JOBS__RETENTION__KEEP_DAYS__READINGS: '30' } });
+  assert.equal(c.jobs.lake_compact.minFiles, 8);
+  assert.equal(c.jobs.rollup_1h.graceS, 60);
+  assert.equal(c.jobs.retention.keepDays.readings, 30);
+});
