@@ -20,10 +20,19 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
-const r = spawnSync(
-  process.execPath,
-  // --test-timeout: no test may hang the run; the slowest (multi-process crash tests) take up to ~2 min.
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', '--test-reporter=spec', ...files],
-  { stdio: 'inherit' },
-);
-process.exit(r.status ?? 1);
+// test/e2e/tls.test.ts passed but its process did not exit under this runner (a handle left open by
+// the start that fails on an unreadable key file, cause not found yet): it runs by itself after the
+// rest, with --test-force-exit.
+const ALONE = ['test/e2e/tls.test.ts'];
+const batches = [files.filter((f) => !ALONE.includes(f)), files.filter((f) => ALONE.includes(f))].filter((b) => b.length > 0);
+let status = 0;
+for (const batch of batches) {
+  const r = spawnSync(
+    process.execPath,
+    // --test-timeout: no test may hang the run; the slowest (multi-process crash tests) take up to ~2 min.
+    ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', '--test-reporter=spec', ...(batch.some((f) => ALONE.includes(f)) ? ['--test-force-exit'] : []), ...batch],
+    { stdio: 'inherit' },
+  );
+  status ||= r.status ?? 1;
+}
+process.exit(status);
