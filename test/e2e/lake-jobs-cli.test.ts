@@ -2,9 +2,7 @@
 // a server (the CLI opens the warehouse and the lake itself): the dry run lists what would move and
 // changes no file; the real runs keep every row (DuckDB counts before and after).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { FsLake } from '../../src/sinks/lake/fs-lake.js';
@@ -12,28 +10,14 @@ import { DuckDbWarehouse } from '../../src/sinks/warehouse/duckdb-warehouse.js';
 import { fleetBatches } from '../helpers/lake-batches.js';
 import { countWithDocsRule, snapshot } from '../helpers/lake-read.js';
 import { tempDir } from '../helpers/server.js';
+import { runCli } from '../helpers/child-server.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const tmp = tempDir('sensorpipe-lake-cli-');
 const dataDir = join(tmp.dir, 'data');
 const lakeDir = join(dataDir, 'lake');
 const D1 = Date.UTC(2024, 2, 1);
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--data-dir', dataDir], {
-      cwd: ROOT,
-      env: { ...process.env, SENSORPIPE_LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, dataDir, env);
 
 let duck: DuckDBInstance;
 let total = 0;

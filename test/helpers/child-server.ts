@@ -56,3 +56,20 @@ export async function statusOf<T = Record<string, unknown>>(dataDir: string): Pr
   if (!res.ok) throw new Error(`GET /v1/status on ${server.httpUrl}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }
+
+/** Runs `sensorpipe <args> --data-dir <dataDir>` from source, as a user would; resolves with its exit code and output. */
+export function runCli(args: string[], dataDir: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--data-dir', dataDir], {
+      cwd: ROOT,
+      env: { ...process.env, SENSORPIPE_LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
