@@ -81,10 +81,14 @@ export class QueryError extends Error {
  * zstd. File names derive from the batch's first spool offset, so writing the same range again
  * replaces files instead of adding new ones. Each file is written to a temporary name, fsync'd and
  * renamed: readers never see a partial file. Throws only on infrastructure faults (writer retries).
+ *
+ * `conflicts` may be the promise of the warehouse's verdict on the same batch: the lake may encode
+ * the raw files meanwhile (they do not depend on it), but publishes nothing before it resolves, and
+ * rejects with its error (publishing nothing) when it rejects.
  */
 export interface Lake {
   open(): Promise<void>;
-  writeBatch(batch: SinkBatch, conflicts: DerivedQuarantine[]): Promise<{ files: string[] }>;
+  writeBatch(batch: SinkBatch, conflicts: DerivedQuarantine[] | PromiseLike<DerivedQuarantine[]>): Promise<{ files: string[] }>;
   committedOffset(): Promise<number>;
   close(): Promise<void>;
 }

@@ -21,8 +21,9 @@ export interface WriterStats {
 
 /**
  * Moves spool records into the sinks. One batch at a time: mark the range in flight, write the
- * warehouse (which decides duplicates and conflicts), then the lake, then advance the spool
- * checkpoint. A crash anywhere replays the same range; sinks are idempotent for it.
+ * warehouse (which decides duplicates and conflicts) and the lake (which encodes its raw files
+ * meanwhile on its own thread, and publishes once the warehouse's verdict is in), then advance the
+ * spool checkpoint. A crash anywhere replays the same range; sinks are idempotent for it.
  */
 export class Writer {
   readonly stats: WriterStats = {
@@ -52,8 +53,7 @@ export class Writer {
   private readonly observer: PipelineObserver;
 
   /** Runs one sink call and reports its duration and whether it threw. */
-  private async timed<T>(sink: 'warehouse' | 'lake', call: () => Promise<T>): Promise<T> {
-    const t0 = performance.now();
+  private async timed<T>(sink: 'warehouse' | 'lake', call: () => Promise<T>, t0 = performance.now()): Promise<T> {
     try {
       const result = await call();
       this.observer.sinkWrite(sink, (performance.now() - t0) / 1000, true);
@@ -75,10 +75,16 @@ export class Writer {
     const batch: SinkBatch = { fromOffset: records[0].offset, toOffset: records[records.length - 1].offset, records };
     await spool.setInflight({ from: batch.fromOffset, to: batch.toOffset });
     crashPoint('writer.before-warehouse');
-    const outcome = await this.timed('warehouse', () => warehouse.writeBatch(batch));
+    // The lake encodes its raw files while the warehouse decides; it publishes only after the verdict.
+    const warehouseDone = this.timed('warehouse', () => warehouse.writeBatch(batch));
+    const lakeStarted = performance.now();
+    const lakeDone = lake.writeBatch(batch, warehouseDone.then((o) => o.conflicts));
+    // When the warehouse fails the lake fails with it: that is the warehouse's error, not counted for the lake.
+    lakeDone.catch(() => undefined);
+    const outcome = await warehouseDone;
     this.observer.warehouseCommitted(batch, outcome, this.deps.clock.now());
     crashPoint('writer.after-warehouse');
-    await this.timed('lake', () => lake.writeBatch(batch, outcome.conflicts));
+    await this.timed('lake', () => lakeDone, lakeStarted);
     crashPoint('writer.after-lake');
     await spool.commit(batch.toOffset);
     crashPoint('writer.after-commit');

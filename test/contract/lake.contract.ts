@@ -230,6 +230,27 @@ export function runLakeContract(name: string, factory: () => Promise<LakeHarness
         assert.equal(await h.lake.committedOffset(), 4);
       }));
 
+    test('a failed warehouse verdict publishes nothing and the retry writes the batch', () =>
+      withLake(async (h) => {
+        const batch = mixedBatch(200);
+        const conflict = conflictFor(batch);
+        let fail!: (err: Error) => void;
+        // The raw files do not depend on the verdict and may be encoded meanwhile, but any file
+        // published before the verdict would still be there after the failure.
+        const failing = h.lake.writeBatch(batch, new Promise<DerivedQuarantine[]>((_, reject) => (fail = reject)));
+        fail(new Error('warehouse is down'));
+        await assert.rejects(failing, /warehouse is down/);
+        assert.deepStrictEqual((await h.listFiles()).filter((f) => f.endsWith('.parquet')), [], 'no file after a failed verdict');
+        assert.deepStrictEqual((await h.listFiles()).filter((f) => f.split('/').pop()!.startsWith('.tmp-')), [], 'no temporary file left');
+
+        let succeed!: (c: DerivedQuarantine[]) => void;
+        const retry = h.lake.writeBatch(batch, new Promise<DerivedQuarantine[]>((resolve) => (succeed = resolve)));
+        succeed([conflict]);
+        await retry;
+        assertSameRows(await h.readAll('raw'), expectedRaw(batch));
+        assertSameRows(await h.readAll('quarantine'), expectedQuarantine(batch, [conflict]));
+      }));
+
     test('rewriting the same batch replaces the same files: same file set, no duplicate rows', () =>
       withLake(async (h) => {
         const batch = mixedBatch(100);

@@ -22,8 +22,19 @@ export const COMMITTED_OFFSET_PATH = `${STATE_PREFIX}/committed-offset`;
 
 const OFFSET_DIGITS = 16;
 
+const DAY_MS = 86_400_000;
+// The lake asks for the date of every reading; nearly all fall on the day asked last.
+let lastDay = { start: NaN, date: '' };
+
 /** `YYYY-MM-DD` of an instant, UTC. */
 export function utcDate(ms: EpochMs): string {
+  if (ms >= lastDay.start && ms < lastDay.start + DAY_MS) return lastDay.date;
+  const date = formatUtcDate(ms);
+  lastDay = { start: Math.floor(ms / DAY_MS) * DAY_MS, date };
+  return date;
+}
+
+function formatUtcDate(ms: EpochMs): string {
   const d = new Date(ms);
   const iso = d.toISOString(); // throws RangeError on an invalid instant: an infrastructure bug, not data
   if (iso.length !== 24) throw new RangeError(`timestamp ${ms} is outside years 0000-9999 and has no date partition`);

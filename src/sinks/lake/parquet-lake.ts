@@ -7,7 +7,8 @@ import type { Lake } from '../../core/sinks.js';
 import { silentLogger, type DerivedQuarantine, type Logger, type SinkBatch } from '../../core/types.js';
 import { COMMITTED_OFFSET_PATH, quarantineFilePath, rawFilePath, type LakePartitioning } from './layout.js';
 import { ensureManifest } from './manifest.js';
-import { ParquetEncoder, type EncodeJob, type ParquetEncoding, type QuarantineRow, type RawRow } from './parquet-encoder.js';
+import { ParquetEncoderThread } from './encoder-thread.js';
+import type { EncodeJob, ParquetEncoding, QuarantineRow, RawRow } from './parquet-encoder.js';
 import type { LakeStore, StagedFile } from './store.js';
 
 export interface ParquetLakeOptions {
@@ -34,13 +35,18 @@ function push<R>(map: Map<string, R[]>, key: string, row: R): void {
  * 'rejected' records write nothing.
  */
 export function splitBatch(batch: SinkBatch, conflicts: DerivedQuarantine[], partitioning: LakePartitioning): BatchFiles {
-  const out: BatchFiles = { raw: new Map(), quarantine: new Map() };
+  return { raw: splitRaw(batch, partitioning), quarantine: splitQuarantine(batch, conflicts) };
+}
+
+/** The raw files of a batch: they do not depend on the warehouse's verdict. */
+function splitRaw(batch: SinkBatch, partitioning: LakePartitioning): Map<string, RawRow[]> {
+  const raw = new Map<string, RawRow[]>();
   const from = batch.fromOffset;
   for (const rec of batch.records) {
     if (rec.kind !== 'message') continue;
     const m = rec.message;
     for (const r of rec.readings) {
-      push(out.raw, rawFilePath(partitioning, r.ts, r.sensorId, from), {
+      push(raw, rawFilePath(partitioning, r.ts, r.sensorId, from), {
         sensorId: r.sensorId,
         metric: r.metric,
         ts: r.ts,
@@ -53,8 +59,18 @@ export function splitBatch(batch: SinkBatch, conflicts: DerivedQuarantine[], par
         offset: rec.offset,
       });
     }
+  }
+  return raw;
+}
+
+function splitQuarantine(batch: SinkBatch, conflicts: DerivedQuarantine[]): Map<string, QuarantineRow[]> {
+  const quarantine = new Map<string, QuarantineRow[]>();
+  const from = batch.fromOffset;
+  for (const rec of batch.records) {
+    if (rec.kind !== 'message') continue;
+    const m = rec.message;
     for (const q of rec.quarantined) {
-      push(out.quarantine, quarantineFilePath(m.receivedAt, q.reason, from), {
+      push(quarantine, quarantineFilePath(m.receivedAt, q.reason, from), {
         receivedAt: m.receivedAt,
         source: m.source,
         topic: m.topic,
@@ -70,7 +86,7 @@ export function splitBatch(batch: SinkBatch, conflicts: DerivedQuarantine[], par
     }
   }
   for (const c of conflicts) {
-    push(out.quarantine, quarantineFilePath(c.receivedAt, c.reason, from), {
+    push(quarantine, quarantineFilePath(c.receivedAt, c.reason, from), {
       receivedAt: c.receivedAt,
       source: c.source,
       topic: c.topic,
@@ -84,12 +100,12 @@ export function splitBatch(batch: SinkBatch, conflicts: DerivedQuarantine[], par
       offset: c.offset,
     });
   }
-  return out;
+  return quarantine;
 }
 
 export class ParquetLake implements Lake {
   protected readonly log: Logger;
-  private encoder: ParquetEncoder | null = null;
+  private encoder: ParquetEncoderThread | null = null;
   private opening: Promise<void> | null = null;
   private committed = 0;
   /** Writes run one after another on the lake's single DuckDB connection. */
@@ -122,26 +138,39 @@ export class ParquetLake implements Lake {
     }
     this.committed = await this.readCommitted();
     await ensureManifest(this.store); // SQL readers of the lake open it (docs/lake.md, reader rule)
-    this.encoder = await ParquetEncoder.create(this.opts.encoding);
+    this.encoder = await ParquetEncoderThread.create(this.opts.encoding);
   }
 
-  writeBatch(batch: SinkBatch, conflicts: DerivedQuarantine[]): Promise<{ files: string[] }> {
-    const run = this.queue.then(() => this.write(batch, conflicts));
+  writeBatch(batch: SinkBatch, conflicts: DerivedQuarantine[] | PromiseLike<DerivedQuarantine[]>): Promise<{ files: string[] }> {
+    const verdict = Promise.resolve(conflicts);
+    // Awaited in write(), possibly after it rejected (the warehouse failed): not an unhandled rejection.
+    verdict.catch(() => undefined);
+    const run = this.queue.then(() => this.write(batch, verdict));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async write(batch: SinkBatch, conflicts: DerivedQuarantine[]): Promise<{ files: string[] }> {
-    const encoder = this.encoder;
-    if (!encoder) throw new Error('lake is not open (call open() first)');
+  /**
+   * Raw files are encoded while the warehouse decides (they do not depend on it); quarantine files
+   * need its conflicts. Nothing is published before the verdict arrived, so a failed warehouse
+   * write leaves no lake files behind (the writer retries the same range).
+   */
+  private async write(batch: SinkBatch, conflicts: Promise<DerivedQuarantine[]>): Promise<{ files: string[] }> {
+    const encoder = await this.liveEncoder();
     const started = Date.now();
-    const { raw, quarantine } = splitBatch(batch, conflicts, this.opts.partitioning);
     const staged: StagedFile[] = [];
     let encodedAt = started;
     try {
-      const rawJobs = await this.stageAll(raw, staged);
-      const quarantineJobs = await this.stageAll(quarantine, staged);
-      await encoder.writeRaw(rawJobs);
+      const rawJobs = await this.stageAll(splitRaw(batch, this.opts.partitioning), staged);
+      const rawEncoded = encoder.writeRaw(rawJobs);
+      rawEncoded.catch(() => undefined); // awaited below, after the verdict
+      // Settle the encoding before leaving on a failed verdict: its files must not appear after discard().
+      const verdict = await conflicts.catch(async (err: unknown) => {
+        await rawEncoded.catch(() => undefined);
+        throw err;
+      });
+      const quarantineJobs = await this.stageAll(splitQuarantine(batch, verdict), staged);
+      await rawEncoded;
       await encoder.writeQuarantine(quarantineJobs);
       encodedAt = Date.now();
       await this.store.publish(staged);
@@ -157,6 +186,16 @@ export class ParquetLake implements Lake {
     const done = Date.now();
     this.log.debug({ from: batch.fromOffset, to: batch.toOffset, files: files.length, encodeMs: encodedAt - started, publishMs: done - encodedAt }, 'lake batch written');
     return { files };
+  }
+
+  /** The encoder thread, started again when the previous one died (the batch is then rewritten whole). */
+  private async liveEncoder(): Promise<ParquetEncoderThread> {
+    if (!this.encoder) throw new Error('lake is not open (call open() first)');
+    if (!this.encoder.alive) {
+      this.log.warn('the lake encoder thread had stopped; starting a new one');
+      this.encoder = await ParquetEncoderThread.create(this.opts.encoding);
+    }
+    return this.encoder;
   }
 
   private async stageAll<R>(groups: Map<string, R[]>, staged: StagedFile[]): Promise<EncodeJob<R>[]> {
@@ -189,7 +228,7 @@ export class ParquetLake implements Lake {
   async close(): Promise<void> {
     await this.queue;
     await this.opening?.catch(() => undefined);
-    this.encoder?.close();
+    await this.encoder?.close();
     this.encoder = null;
     this.opening = null;
     await this.store.close?.();
