@@ -24,9 +24,9 @@ import { httpBulk, type HttpBulkResult } from './lib/http-bulk.js';
 import { MqttLoad } from './lib/load.js';
 import { measureStep, type StepResult } from './lib/measure.js';
 import { installNodeRed, nodeRed } from './lib/node-red.js';
-import { topFunctions } from './lib/profile-top.js';
+import { byOwner, topFunctions } from './lib/profile-top.js';
 import { writeReport, type BenchReport } from './lib/report.js';
-import { aedesCeiling, bareSubscriber, sensorpipeEmbedded, sensorpipeExternal, type Target, waitFor } from './lib/targets.js';
+import { aedesCeiling, bareSubscriber, buildDist, sensorpipeEmbedded, sensorpipeExternal, type Target, waitFor } from './lib/targets.js';
 import { Workload } from './lib/workload.js';
 
 const { values } = parseArgs({
@@ -143,6 +143,10 @@ let httpWhy: string | null = null;
 let nodeRedWhy: string | null = null;
 try {
   if (wanted.has('node-red')) nodeRedWhy = installNodeRed();
+  if (['embedded', 'external', 'http'].some((t) => wanted.has(t))) {
+    console.log('building dist/ (the servers run bin/sensorpipe.js, as users do)');
+    buildDist();
+  }
   if (wanted.has('aedes')) results.push(await mqttTarget('aedes-ceiling', aedesCeiling));
   if (wanted.has('bare')) results.push(await mqttTarget('bare-subscriber', () => bareSubscriber(dir)));
   if (wanted.has('embedded')) results.push(await mqttTarget('sensorpipe-embedded', () => sensorpipeEmbedded(dir, values.profile ? join(dir, 'profile') : undefined)));
@@ -152,10 +156,12 @@ try {
       .filter((f) => f.endsWith('.cpuprofile'))
       .sort((a, b) => statSync(join(dir, 'profile', b)).size - statSync(join(dir, 'profile', a)).size)[0];
     if (!file) throw new Error(`no .cpuprofile was written in ${join(dir, 'profile')}: did the server exit cleanly?`);
-    const prof = { date: startedAt.toISOString(), command, steps: results[0]?.steps, writerStagesMs: writerStages(lastLog?.() ?? ''), ...topFunctions(join(dir, 'profile', file), 20) };
+    const prof = { date: startedAt.toISOString(), command, steps: results[0]?.steps, writerStagesMs: writerStages(lastLog?.() ?? ''), ...topFunctions(join(dir, 'profile', file), 20), byOwner: byOwner(join(dir, 'profile', file)) };
     console.log(prof.writerStagesMs);
     writeFileSync(new URL('./results/profile-embedded.json', import.meta.url), JSON.stringify(prof, null, 2) + '\n');
     console.log(prof.top.map((t) => `  ${String(t.selfPct).padStart(5)} %  ${t.fn}  ${t.where}`).join('\n'));
+    console.log('Main-thread time by the Sensorpipe file (else package) that spent it:');
+    console.log(prof.byOwner.map((o) => `  ${String(o.selfPct).padStart(5)} %  ${o.owner}`).join('\n'));
     rmSync(dir, { recursive: true, force: true });
     process.exit(0);
   }

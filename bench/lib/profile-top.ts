@@ -36,3 +36,40 @@ export function topFunctions(file: string, n = 15): { totalSamples: number; top:
     .map((e) => ({ fn: e.fn, where: e.where, selfPct: Math.round((e.hits / Math.max(1, total)) * 1000) / 10 }));
   return { totalSamples: total, top };
 }
+
+interface TreeNode extends ProfileNode {
+  children?: number[];
+}
+
+/**
+ * Self time charged to the innermost Sensorpipe source file on each sample's stack (so DuckDB's
+ * appender counts for the sink that called it), else to the innermost package, else to V8's own
+ * categories: which part of Sensorpipe costs the main thread what.
+ */
+export function byOwner(file: string, n = 25): { owner: string; selfPct: number }[] {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as { nodes: TreeNode[] };
+  const nodes = new Map(p.nodes.map((node) => [node.id, node]));
+  const hits = new Map<string, number>();
+  let total = 0;
+  const walk = (id: number, owner: string, pkg: string): void => {
+    const node = nodes.get(id)!;
+    const url = node.callFrame.url;
+    const src = /\/(src\/[^?]+)$/.exec(url)?.[1];
+    const mod = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+    const own = src ?? owner;
+    const pk = mod ?? pkg;
+    const h = node.hitCount ?? 0;
+    if (h) {
+      const name = node.callFrame.functionName;
+      const key = own || pk || (name.startsWith('(') ? name : '(node internals)');
+      hits.set(key, (hits.get(key) ?? 0) + h);
+      total += h;
+    }
+    for (const c of node.children ?? []) walk(c, own, pk);
+  };
+  walk(p.nodes[0].id, '', '');
+  return [...hits.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([owner, h]) => ({ owner, selfPct: Math.round((h / Math.max(1, total)) * 1000) / 10 }));
+}

@@ -4,13 +4,13 @@
  * has made queryable: for Sensorpipe the warehouse over /v1/sql, for the ceilings their own count
  * over IPC, for Node-RED the lines of the file its flow writes.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startChild, freePort } from '../../test/helpers/child-server.js';
+import { freePort, type startChild } from '../../test/helpers/child-server.js';
 import { startMosquitto, type Mosquitto } from '../../test/helpers/mosquitto.js';
 
 export interface Target {
@@ -73,29 +73,41 @@ export async function bareSubscriber(dir: string): Promise<Target> {
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Like test/helpers startChild, with node flags first (--cpu-prof is refused in NODE_OPTIONS), logging at debug (the writer's stage times). */
-function startWithNodeArgs(dataDir: string, mqttPort: number, args: string[], nodeArgs: string[]): ReturnType<typeof startChild> {
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/cli/main.ts', 'start', '--data-dir', dataDir, '--mqtt-port', String(mqttPort), '--http-port', '0', ...args], {
+/**
+ * `sensorpipe start` as a user runs it: the compiled `bin/sensorpipe.js` (run.ts builds `dist/`
+ * first), not the TypeScript source under tsx, whose loader costs the server a few per cent of
+ * its main thread. Node flags go first (--cpu-prof is refused in NODE_OPTIONS).
+ */
+function startServer(dataDir: string, mqttPort: number, args: string[], env: Record<string, string>, nodeArgs: string[]): ReturnType<typeof startChild> {
+  const proc = spawn(process.execPath, [...nodeArgs, 'bin/sensorpipe.js', 'start', '--data-dir', dataDir, '--mqtt-port', String(mqttPort), '--http-port', '0', ...args], {
     cwd: ROOT,
-    env: { ...process.env, SENSORPIPE_LOG_LEVEL: 'debug' },
+    // debug: the writer's stage times for --profile; info otherwise, as a user runs it
+    env: { ...process.env, SENSORPIPE_LOG_LEVEL: nodeArgs.length ? 'debug' : 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
   const ready = new Promise<void>((resolve, reject) => {
     proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
+      // Only the start-up lines are kept whole; later output is capped so a long run's log cannot grow without bound.
+      out = (out + d.toString()).slice(-2_000_000);
       if (out.includes('Sensorpipe is running.')) resolve();
     });
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-2_000_000)));
     void exited.then(({ code }) => reject(new Error(`server exited before it was ready (code ${code}):\n${out}`)));
   });
+  ready.catch(() => undefined); // awaited by the caller; an early exit must not be an unhandled rejection meanwhile
   return { proc, ready, exited, output: () => out };
+}
+
+/** Builds `dist/` (what `bin/sensorpipe.js` runs) from the current source. */
+export function buildDist(): void {
+  execSync('npm run build --silent', { cwd: ROOT, stdio: 'inherit' });
 }
 
 /** Sensorpipe as a user runs it (`sensorpipe start`), queried over its own HTTP API. */
 async function sensorpipe(name: string, dataDir: string, args: string[], env: Record<string, string>, mqttPort: number, mosq: Mosquitto | null, nodeArgs: string[] = []): Promise<Target & { httpUrl: string; token: string }> {
-  const child = nodeArgs.length ? startWithNodeArgs(dataDir, mqttPort, args, nodeArgs) : startChild({ dataDir, mqttPort, args, env });
+  const child = startServer(dataDir, mqttPort, args, env, nodeArgs);
   await child.ready;
   const info = JSON.parse(readFileSync(join(dataDir, 'server.json'), 'utf8')) as { httpUrl: string };
   const token = readFileSync(join(dataDir, 'local-admin.token'), 'utf8').trim();
