@@ -246,3 +246,21 @@ describe('DuckDB warehouse specifics', () => {
     }
   });
 });
+
+describe('DuckDB resource limits (config warehouse.duckdb)', () => {
+  test('memoryLimit and threads reach the instance; unset leaves DuckDB its defaults', async () => {
+    const t = await tempDir();
+    try {
+      const limited = await DuckDbWarehouse.open({ path: join(t.dir, 'a.duckdb'), metricDefaults: CONTRACT_METRIC_DEFAULTS, limits: { memoryLimit: '96MB', threads: 1 } });
+      const r = await limited.query("SELECT current_setting('memory_limit') AS m, current_setting('threads') AS th");
+      await limited.close();
+      assert.deepEqual(r.rows, [{ m: '91.5 MiB', th: 1 }], 'DuckDB reports 96 MB as 91.5 MiB');
+      const free = await DuckDbWarehouse.open({ path: join(t.dir, 'b.duckdb'), metricDefaults: CONTRACT_METRIC_DEFAULTS });
+      const d = await free.query("SELECT current_setting('memory_limit') AS m");
+      await free.close();
+      assert.notEqual((d.rows[0] as { m: string }).m, '91.5 MiB');
+    } finally {
+      await t.remove();
+    }
+  });
+});

@@ -62,3 +62,10 @@ test('job names stay snake_case in environment names: SENSORPIPE_JOBS__LAKE_COMP
   assert.equal(c.jobs.rollup_1h.graceS, 60);
   assert.equal(c.jobs.retention.keepDays.readings, 30);
 });
+
+test('warehouse.duckdb limits: sizes in DuckDB syntax from file or environment; a bare number is refused with an example', () => {
+  const c = loadConfig({ env: { SENSORPIPE_WAREHOUSE__DUCKDB__MEMORY_LIMIT: '256MB', SENSORPIPE_WAREHOUSE__DUCKDB__THREADS: '1' } });
+  assert.deepEqual(c.warehouse.duckdb, { memoryLimit: '256MB', threads: 1 });
+  assert.deepEqual(loadConfig({}).warehouse.duckdb, { memoryLimit: null, threads: null });
+  assert.throws(() => loadConfig({ env: { SENSORPIPE_WAREHOUSE__DUCKDB__MEMORY_LIMIT: '256' } }), /warehouse\.duckdb\.memoryLimit.*'512MB'/s);
+});

@@ -28,9 +28,28 @@ const postgresSchema = z
   })
   .strict();
 
+/**
+ * DuckDB resource limits, passed at open (the instance is locked afterwards). Unset: DuckDB's own
+ * defaults, a buffer pool of up to 80% of the machine's memory and a thread per core, which
+ * suits a machine given to Sensorpipe; set them where it shares the machine (docs/performance.md
+ * measures the memory a 10,000-sensor fleet needs under both).
+ */
+const duckdbSchema = z
+  .object({
+    /** The buffer pool's ceiling in DuckDB's size syntax ('512MB', '2GB'); larger queries spill to `<file>.tmp`. */
+    memoryLimit: z
+      // A bare number (from YAML or the environment) gets the same answer as any other unit-less size.
+      .preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, "a size with its unit, such as '512MB' or '2GB'").nullable())
+      .default(null),
+    /** Threads for queries and jobs; null: one per core. */
+    threads: z.number().int().min(1).max(256).nullable().default(null),
+  })
+  .strict();
+
 export const warehouseConfigSchema = z
   .object({
     kind: z.enum(['duckdb', 'postgres']).default('duckdb'),
+    duckdb: duckdbSchema.default({ memoryLimit: null, threads: null }),
     postgres: postgresSchema.optional(),
   })
   .strict()

@@ -32,10 +32,16 @@ export class WarehouseMissingError extends Error {
   }
 }
 
+export interface DuckDbLimits {
+  memoryLimit: string | null;
+  threads: number | null;
+}
+
 export interface OpenInstanceOptions {
   path: string;
   readOnly: boolean;
   allowedDirectories?: string[];
+  limits?: DuckDbLimits;
 }
 
 export async function openInstance(opts: OpenInstanceOptions): Promise<DuckDBInstance> {
@@ -44,6 +50,8 @@ export async function openInstance(opts: OpenInstanceOptions): Promise<DuckDBIns
     autoload_known_extensions: 'false',
     allow_community_extensions: 'false',
   };
+  if (opts.limits?.memoryLimit) options.memory_limit = opts.limits.memoryLimit;
+  if (opts.limits?.threads) options.threads = String(opts.limits.threads);
   if (opts.readOnly) options.access_mode = 'READ_ONLY';
   else if (opts.path !== ':memory:' && opts.path !== '') await mkdir(dirname(opts.path), { recursive: true });
   try {

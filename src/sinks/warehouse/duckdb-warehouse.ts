@@ -26,7 +26,7 @@ import type { AccountingRow, QueryOptions, QueryResult, SqlTx, Warehouse } from 
 import { silentLogger, systemClock } from '../../core/types.js';
 import type { Clock, EpochMs, Logger, SinkBatch, WarehouseOutcome } from '../../core/types.js';
 import { hourOf } from './batch-plan.js';
-import { hardenInstance, openInstance } from './duckdb-open.js';
+import { hardenInstance, openInstance, type DuckDbLimits } from './duckdb-open.js';
 import { jsonFriendlyConverter, num, str, tsValue } from './duckdb-values.js';
 import { loadKnownPairs, readCommittedOffset, writeBatchInTransaction } from './duckdb-write-batch.js';
 import { DUCKDB_SCHEMA, DUCKDB_WRITER_TEMP } from './schema-duckdb.js';
@@ -49,6 +49,8 @@ export interface DuckDbWarehouseOptions {
   queryConnections?: number;
   /** Clock for `created_at` of sensors and devices written through the API. */
   clock?: Clock;
+  /** Buffer pool ceiling and threads (config `warehouse.duckdb`); null: DuckDB's defaults. */
+  limits?: DuckDbLimits;
 }
 
 const DEFAULT_MAX_ROWS = 10_000;
@@ -94,7 +96,7 @@ export class DuckDbWarehouse implements Warehouse {
 
   private async doOpen(): Promise<void> {
     const t0 = performance.now();
-    const instance = await openInstance({ path: this.opts.path, readOnly: this.readOnly });
+    const instance = await openInstance({ path: this.opts.path, readOnly: this.readOnly, limits: this.opts.limits });
     let main: DuckDBConnection | null = null;
     try {
       main = await instance.connect();

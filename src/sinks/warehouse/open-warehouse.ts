@@ -26,5 +26,5 @@ export async function openWarehouse(o: OpenWarehouseOptions): Promise<Warehouse>
     return PostgresWarehouse.open({ connection, schema, poolSize, metricDefaults: o.metricDefaults, logger: o.logger, clock: o.clock, setup: !o.readOnly });
   }
   const { DuckDbWarehouse } = await import('./duckdb-warehouse.js');
-  return DuckDbWarehouse.open({ path: o.duckdbPath, metricDefaults: o.metricDefaults, logger: o.logger, clock: o.clock, readOnly: o.readOnly });
+  return DuckDbWarehouse.open({ path: o.duckdbPath, metricDefaults: o.metricDefaults, logger: o.logger, clock: o.clock, readOnly: o.readOnly, limits: o.warehouse.duckdb });
 }
