@@ -9,7 +9,8 @@ import type { Clock, Logger } from '../../core/types.js';
 import type { WarehouseConfig } from './config.js';
 
 export interface OpenWarehouseOptions {
-  warehouse: WarehouseConfig;
+  /** The config section; `duckdb` limits may be left out (DuckDB's defaults). */
+  warehouse: Omit<WarehouseConfig, 'duckdb'> & { duckdb?: WarehouseConfig['duckdb'] };
   /** The DuckDB file (used when kind is duckdb). */
   duckdbPath: string;
   metricDefaults: Record<string, MetricSpec>;
