@@ -28,8 +28,11 @@ export interface Variant {
   floatValue?: boolean;
   /** Stores value as DECIMAL(18, scale) (an INT64 in Parquet): exact when every value has at most `scale` decimals; bench only. */
   decimalScale?: number;
-  /** One file per UTC day (the lake's partition), per month, or one for the whole dataset. */
-  granularity: 'day' | 'month' | 'all';
+  /**
+   * One file per UTC day (the lake's partition), per month, one for the whole dataset, or one per
+   * series (sensor_id, metric) over the whole dataset: the layout of a time-series store's blocks.
+   */
+  granularity: 'day' | 'month' | 'all' | 'series';
 }
 
 const RG = 122_880;
@@ -70,6 +73,10 @@ export function variantGrid(quick: boolean, decimalScale: number | null): Varian
     for (const version of ['V1', 'V2'] as const) v.push({ ...base, name: `${version} zstd 19, one file per ${granularity === 'all' ? 'dataset' : 'month'}`, axis: gran, version, zstd: 19, granularity });
     v.push({ ...base, name: `V1 zstd 19, one file per ${granularity === 'all' ? 'dataset' : 'month'}, sensor_id/metric/ts/value only`, axis: gran, version: 'V1', zstd: 19, granularity, columns: CORE_COLUMNS });
   }
+  // In a file of one series every ts is distinct, so V2 delta-encodes it instead of a dictionary.
+  for (const version of ['V1', 'V2'] as const) {
+    v.push({ ...base, name: `${version} zstd 19, one file per series, sensor_id/metric/ts/value only`, axis: gran, version, zstd: 19, granularity: 'series', columns: CORE_COLUMNS });
+  }
   return v;
 }
 
@@ -100,7 +107,8 @@ export async function decimalScaleOf(conn: DuckDBConnection): Promise<number | n
   return null;
 }
 
-const keyExpr = (g: Variant['granularity']) => (g === 'day' ? `strftime(ts, '%Y-%m-%d')` : g === 'month' ? `strftime(ts, '%Y-%m')` : `'all'`);
+const keyExpr = (g: Variant['granularity']) =>
+  g === 'day' ? `strftime(ts, '%Y-%m-%d')` : g === 'month' ? `strftime(ts, '%Y-%m')` : g === 'series' ? `sensor_id || chr(31) || metric` : `'all'`;
 
 /** Loads the source rows (the compacted lake's live files) into table `src`. */
 export async function loadSource(conn: DuckDBConnection, paths: string[]): Promise<number> {
@@ -128,8 +136,8 @@ export async function writeVariant(conn: DuckDBConnection, v: Variant, dir: stri
   const opts = `FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL ${v.zstd}, ROW_GROUP_SIZE ${v.rowGroupSize}, PARQUET_VERSION ${v.version}`;
   const paths: string[] = [];
   const t0 = performance.now();
-  for (const k of keys) {
-    const path = join(dir, `${k}.parquet`);
+  for (const [i, k] of keys.entries()) {
+    const path = join(dir, `${String(i).padStart(5, '0')}.parquet`);
     await conn.run(`COPY (SELECT ${select} FROM src WHERE ${key} = ${sqlString(k)} ORDER BY ${order}) TO ${sqlString(path)} (${opts})`);
     paths.push(path);
   }

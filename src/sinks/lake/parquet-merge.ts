@@ -39,6 +39,9 @@ export class ParquetMerger {
     if (!Number.isInteger(opts.zstdLevel) || opts.zstdLevel < 1 || opts.zstdLevel > 22) throw new RangeError(`zstd level must be 1..22, got ${opts.zstdLevel}`);
     const files = `[${inputs.map(sqlString).join(', ')}]`;
     const reader = `read_parquet(${files}, hive_partitioning = false, union_by_name = false)`;
+    // Parquet V1 for merged files too: measured (bench/lake-storage.ts, docs/performance-storage.md),
+    // V2 is 6% larger on a compacted fleet day at zstd 6 and 19% larger on the UCI Occupancy data
+    // (BYTE_STREAM_SPLIT loses to PLAIN + zstd on its doubles), and fewer engines read it.
     const copy =
       `COPY (SELECT * FROM ${reader} ORDER BY sensor_id, metric, ts, spool_offset) TO ${sqlString(output)} ` +
       `(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL ${opts.zstdLevel}, ROW_GROUP_SIZE ${opts.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE}, PARQUET_VERSION V1)`;
