@@ -137,10 +137,12 @@ export const configSchema = z
     writer: z
       .object({
         batchMaxRecords: z.number().int().positive().default(5000),
+        /** Readings per batch (an HTTP bulk request is one record of up to 10,000 lines): bounds the writer's memory. */
+        batchMaxReadings: z.number().int().positive().default(50_000),
         flushIntervalMs: z.number().int().positive().default(250),
       })
       .strict()
-      .default({ batchMaxRecords: 5000, flushIntervalMs: 250 }),
+      .default({ batchMaxRecords: 5000, batchMaxReadings: 50_000, flushIntervalMs: 250 }),
     lake: z
       .object({
         /** Where the lake lives: fs (<dataDir>/lake) or azure (lake.azure; docs/lake.md "Azure Blob / ADLS"). */

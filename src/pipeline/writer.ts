@@ -5,8 +5,12 @@ import type { Clock, Logger, SinkBatch, Spool, SpoolRecord } from '../core/types
 
 export interface WriterOptions {
   batchMaxRecords: number;
+  /** Readings per batch, at least one record (default 50,000). */
+  batchMaxReadings?: number;
   flushIntervalMs: number;
 }
+
+const DEFAULT_BATCH_MAX_READINGS = 50_000;
 
 export interface WriterStats {
   batches: number;
@@ -118,10 +122,42 @@ export class Writer {
         return exact;
       }
     }
-    return spool.read(await spool.checkpoint(), this.opts.batchMaxRecords);
+    const records = await spool.read(await spool.checkpoint(), this.recordsToRead());
+    return this.cutAtReadings(records);
   }
 
-  /** Runs in the background: a batch whenever records wait, else every flushIntervalMs; backs off on sink errors. */
+  /** Readings per record seen in the last batch: an MQTT message holds a few, an HTTP bulk request thousands. */
+  private readingsPerRecord = 1;
+
+  /** As many records as should hold batchMaxReadings readings, judged by the last batch. */
+  private recordsToRead(): number {
+    const maxReadings = this.opts.batchMaxReadings ?? DEFAULT_BATCH_MAX_READINGS;
+    return Math.max(1, Math.min(this.opts.batchMaxRecords, Math.ceil(maxReadings / this.readingsPerRecord)));
+  }
+
+  /**
+   * Keeps records while the batch has at most batchMaxReadings readings (always the first one), so a
+   * run of bulk requests cannot make one batch of millions of readings; the rest is read next time.
+   */
+  private cutAtReadings(records: SpoolRecord[]): SpoolRecord[] {
+    const maxReadings = this.opts.batchMaxReadings ?? DEFAULT_BATCH_MAX_READINGS;
+    let readings = 0;
+    let keep = 0;
+    for (const r of records) {
+      const n = r.kind === 'message' ? r.readings.length + r.quarantined.length : 0;
+      if (keep > 0 && readings + n > maxReadings) break;
+      readings += n;
+      keep++;
+    }
+    if (keep > 0) this.readingsPerRecord = Math.max(1, readings / keep);
+    return keep === records.length ? records : records.slice(0, keep);
+  }
+
+  /**
+   * Runs in the background: a full batch at once, else a batch every flushIntervalMs counted from
+   * the start of the previous one (a slow write is not followed by a full pause: at high rates
+   * that pause was most of a reading's way to the warehouse); backs off on sink errors.
+   */
   start(): void {
     if (this.running) return;
     this.running = true;
@@ -136,6 +172,7 @@ export class Writer {
   private async run(): Promise<void> {
     while (this.running) {
       let wrote = 0;
+      const started = this.deps.clock.now();
       try {
         wrote = await this.writeOnce();
         if (this.stats.consecutiveFailures > 0) {
@@ -155,7 +192,12 @@ export class Writer {
         await this.pause(backoff);
         continue;
       }
-      if (wrote < this.opts.batchMaxRecords) await this.pause(this.opts.flushIntervalMs);
+      // A batch cut at batchMaxReadings is as full as a batch gets: go on at once.
+      if (wrote < this.recordsToRead()) {
+        const elapsed = this.deps.clock.now() - started;
+        // Nothing written: a full interval (an idle spool is not polled faster).
+        await this.pause(wrote === 0 ? this.opts.flushIntervalMs : Math.max(0, this.opts.flushIntervalMs - elapsed));
+      }
     }
   }
 
