@@ -8,6 +8,7 @@
  *   npm run bench -- --targets embedded,aedes --rates 2000,10000 --step-seconds 5
  *   npm run bench -- --profile --targets embedded --rates 5000   # CPU profile of the embedded server:
  *       top functions by self time into bench/results/profile-embedded.json (no docs, no results written)
+ *   npm run bench -- --profile --targets http                    # the same for HTTP bulk ingest (profile-http.json)
  *
  *   npm run bench -- --report-only bench/results/latest.json     # re-render the docs from a results file, measure nothing
  *
@@ -35,9 +36,12 @@ const { values } = parseArgs({
     sensors: { type: 'string' },
     'step-seconds': { type: 'string' },
     rates: { type: 'string' },
-    targets: { type: 'string', default: 'aedes,bare,embedded,external,node-red,http' },
+    targets: { type: 'string', default: 'aedes,bare,embedded,external,node-red,http,fleet' },
     seed: { type: 'string', default: 'sensorpipe-bench' },
     'no-docs': { type: 'boolean', default: false },
+    'fleet-sensors': { type: 'string' },
+    'fleet-rate': { type: 'string', default: '10000' },
+    'fleet-memory-limit': { type: 'string', default: '256MB' },
     profile: { type: 'boolean', default: false },
     'report-only': { type: 'string' },
   },
@@ -50,11 +54,9 @@ const quick = values.quick!;
 // --quick defaults to 200 sensors: registering 1,000 first-seen sensors alone takes a minute per Sensorpipe target.
 const sensors = Number(values.sensors ?? (quick ? 200 : 1000));
 const stepSeconds = Number(values['step-seconds'] ?? (quick ? 3 : 10));
-const rates = (values.rates ?? (quick ? '2000,10000,20000' : '1000,2000,5000,10000,20000')).split(',').map(Number);
+const rates = (values.rates ?? (quick ? '2000,10000,20000' : '2000,5000,10000,15000,20000,25000,30000,40000')).split(',').map(Number);
 const wanted = new Set(values.targets!.split(','));
 const DRAIN_MS = 15_000;
-// First-seen sensors are registered one (sensor, metric) statement at a time (docs/performance.md): allow ~100 ms per sensor.
-const WARMUP_MS = Math.max(180_000, sensors * 100);
 
 export interface TargetResult {
   name: string;
@@ -98,24 +100,25 @@ function writerStages(log: string): Record<string, number> {
   return sums;
 }
 
-async function mqttTarget(name: string, start: () => Promise<Target>): Promise<TargetResult> {
+async function mqttTarget(name: string, start: () => Promise<Target>, w: { sensors: number; rates: number[] } = { sensors, rates }): Promise<TargetResult> {
   const result: TargetResult = { name, measured: false, steps: [], maxHeld: 0 };
+  const warmupMs = Math.max(180_000, w.sensors * 100);
   let target: Target | null = null;
   let load: MqttLoad | null = null;
   try {
     target = await start();
     current = target;
     // A fresh workload per target: same seed, same messages.
-    load = await MqttLoad.connect(target.mqttUrl!, new Workload(sensors, values.seed!), 8, 2000);
+    load = await MqttLoad.connect(target.mqttUrl!, new Workload(w.sensors, values.seed!), 8, 2000);
     // Warm-up: one message per sensor, so the steps measure the steady state, not first-seen sensor registration.
     const t0 = Date.now();
-    await load.burst(sensors);
-    const warm = await waitFor(async () => (await target!.delivered()) >= load!.next, WARMUP_MS);
+    await load.burst(w.sensors);
+    const warm = await waitFor(async () => (await target!.delivered()) >= load!.next, warmupMs);
     result.warmupSeconds = Math.round((Date.now() - t0) / 100) / 10;
-    console.log(`  ${name.padEnd(20)} warm-up: one message from each of ${sensors} sensors queryable after ${result.warmupSeconds} s${warm ? '' : ' (NOT all: timed out)'}`);
-    if (!warm) throw new Error(`warm-up: the first message of every sensor was not queryable within ${WARMUP_MS / 1000} s`);
+    console.log(`  ${name.padEnd(20)} warm-up: one message from each of ${w.sensors} sensors queryable after ${result.warmupSeconds} s${warm ? '' : ' (NOT all: timed out)'}`);
+    if (!warm) throw new Error(`warm-up: the first message of every sensor was not queryable within ${warmupMs / 1000} s`);
     result.measured = true;
-    for (const rate of rates) {
+    for (const rate of w.rates) {
       const s = await measureStep(target, load, rate, stepSeconds, DRAIN_MS);
       result.steps.push(s);
       console.log(
@@ -137,34 +140,40 @@ async function mqttTarget(name: string, start: () => Promise<Target>): Promise<T
   return result;
 }
 
+/** --profile: the server's main-thread profile (the largest .cpuprofile: the others are worker threads) into bench/results/profile-<what>.json, then exit. */
+function saveProfile(what: string, figures: unknown): never {
+  const pdir = join(dir, 'profile');
+  const file = readdirSync(pdir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort((a, b) => statSync(join(pdir, b)).size - statSync(join(pdir, a)).size)[0];
+  if (!file) throw new Error(`no .cpuprofile was written in ${pdir}: did the server exit cleanly?`);
+  const path = join(pdir, file);
+  const prof = { date: startedAt.toISOString(), command, figures, writerStagesMs: writerStages(lastLog?.() ?? ''), ...topFunctions(path, 20), byOwner: byOwner(path) };
+  console.log(prof.writerStagesMs);
+  writeFileSync(new URL(`./results/profile-${what}.json`, import.meta.url), JSON.stringify(prof, null, 2) + '\n');
+  console.log(prof.top.map((t) => `  ${String(t.selfPct).padStart(5)} %  ${t.fn}  ${t.where}`).join('\n'));
+  console.log('Main-thread time by the Sensorpipe file (else package) that spent it:');
+  console.log(prof.byOwner.map((o) => `  ${String(o.selfPct).padStart(5)} %  ${o.owner}`).join('\n'));
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+}
+
 const results: TargetResult[] = [];
+const fleetSensors = Number(values['fleet-sensors'] ?? (quick ? 0 : 10_000));
+const fleet: { variant: string; env: Record<string, string>; result: TargetResult }[] = [];
 let http: HttpBulkResult | null = null;
 let httpWhy: string | null = null;
 let nodeRedWhy: string | null = null;
 try {
   if (wanted.has('node-red')) nodeRedWhy = installNodeRed();
-  if (['embedded', 'external', 'http'].some((t) => wanted.has(t))) {
+  if (['embedded', 'external', 'http', 'fleet'].some((t) => wanted.has(t))) {
     console.log('building dist/ (the servers run bin/sensorpipe.js, as users do)');
     buildDist();
   }
   if (wanted.has('aedes')) results.push(await mqttTarget('aedes-ceiling', aedesCeiling));
   if (wanted.has('bare')) results.push(await mqttTarget('bare-subscriber', () => bareSubscriber(dir)));
   if (wanted.has('embedded')) results.push(await mqttTarget('sensorpipe-embedded', () => sensorpipeEmbedded(dir, values.profile ? join(dir, 'profile') : undefined)));
-  if (values.profile) {
-    // One profile per thread (main, spool worker): the largest is the main thread.
-    const file = readdirSync(join(dir, 'profile'))
-      .filter((f) => f.endsWith('.cpuprofile'))
-      .sort((a, b) => statSync(join(dir, 'profile', b)).size - statSync(join(dir, 'profile', a)).size)[0];
-    if (!file) throw new Error(`no .cpuprofile was written in ${join(dir, 'profile')}: did the server exit cleanly?`);
-    const prof = { date: startedAt.toISOString(), command, steps: results[0]?.steps, writerStagesMs: writerStages(lastLog?.() ?? ''), ...topFunctions(join(dir, 'profile', file), 20), byOwner: byOwner(join(dir, 'profile', file)) };
-    console.log(prof.writerStagesMs);
-    writeFileSync(new URL('./results/profile-embedded.json', import.meta.url), JSON.stringify(prof, null, 2) + '\n');
-    console.log(prof.top.map((t) => `  ${String(t.selfPct).padStart(5)} %  ${t.fn}  ${t.where}`).join('\n'));
-    console.log('Main-thread time by the Sensorpipe file (else package) that spent it:');
-    console.log(prof.byOwner.map((o) => `  ${String(o.selfPct).padStart(5)} %  ${o.owner}`).join('\n'));
-    rmSync(dir, { recursive: true, force: true });
-    process.exit(0);
-  }
+  if (values.profile && !wanted.has('http')) saveProfile('embedded', results[0]?.steps);
   if (wanted.has('external')) results.push(await mqttTarget('sensorpipe-external', () => sensorpipeExternal(dir)));
   if (wanted.has('node-red')) {
     if (nodeRedWhy) {
@@ -172,8 +181,21 @@ try {
       results.push({ name: 'node-red', measured: false, why: nodeRedWhy, steps: [], maxHeld: 0 });
     } else results.push(await mqttTarget('node-red', () => nodeRed(dir)));
   }
+  if (wanted.has('fleet') && fleetSensors > 0) {
+    // The big fleet: memory and latency of the embedded server with 10,000 sensors, with DuckDB's
+    // defaults and with its buffer pool capped (config warehouse.duckdb.memoryLimit).
+    const fleetRates = [Number(values['fleet-rate'])];
+    const variants: [string, Record<string, string>][] = [
+      ['defaults', {}],
+      [`memoryLimit ${values['fleet-memory-limit']}`, { SENSORPIPE_WAREHOUSE__DUCKDB__MEMORY_LIMIT: values['fleet-memory-limit']! }],
+    ];
+    for (const [variant, env] of variants) {
+      const r = await mqttTarget(`fleet-${fleetSensors}: ${variant}`, () => sensorpipeEmbedded(join(dir, `fleet-${fleet.length}`), undefined, env), { sensors: fleetSensors, rates: fleetRates });
+      fleet.push({ variant, env, result: r });
+    }
+  }
   if (wanted.has('http')) {
-    const target = await sensorpipeEmbedded(join(dir, 'http'));
+    const target = await sensorpipeEmbedded(join(dir, 'http'), values.profile ? join(dir, 'profile') : undefined);
     current = target;
     try {
       http = await httpBulk(target, new Workload(sensors, values.seed!), stepSeconds);
@@ -182,7 +204,9 @@ try {
       httpWhy = (err as Error).message;
     } finally {
       await target.stop();
+      lastLog = target.log;
     }
+    if (values.profile) saveProfile('http', http);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
@@ -203,6 +227,7 @@ const report = {
   targets: results,
   http,
   httpWhy,
+  fleet: fleet.length ? { sensors: fleetSensors, rate: Number(values['fleet-rate']), variants: fleet } : null,
 };
 const resultsDir = new URL('./results/', import.meta.url).pathname;
 mkdirSync(resultsDir, { recursive: true });

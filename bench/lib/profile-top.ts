@@ -54,9 +54,11 @@ export function byOwner(file: string, n = 25): { owner: string; selfPct: number 
   const walk = (id: number, owner: string, pkg: string): void => {
     const node = nodes.get(id)!;
     const url = node.callFrame.url;
-    const src = /\/(src\/[^?]+)$/.exec(url)?.[1];
+    // dist/x.js is the compiled src/x.ts: named by its source
+    const src = url.includes('/node_modules/') ? undefined : /\/(?:src|dist)\/([^?]+?)\.(?:js|ts)$/.exec(url)?.[1];
+    const srcName = src ? `src/${src}.ts` : undefined;
     const mod = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
-    const own = src ?? owner;
+    const own = srcName ?? owner;
     const pk = mod ?? pkg;
     const h = node.hitCount ?? 0;
     if (h) {

@@ -134,9 +134,9 @@ async function sensorpipe(name: string, dataDir: string, args: string[], env: Re
 }
 
 /** With `cpuProfileDir`, the server runs under `node --cpu-prof` and writes its profile there when it stops. */
-export async function sensorpipeEmbedded(dir: string, cpuProfileDir?: string): Promise<Target & { httpUrl: string; token: string }> {
+export async function sensorpipeEmbedded(dir: string, cpuProfileDir?: string, env: Record<string, string> = {}): Promise<Target & { httpUrl: string; token: string }> {
   const nodeArgs = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
-  return sensorpipe('sensorpipe-embedded', join(dir, 'embedded-data'), ['--demo', '--no-fleet'], {}, await freePort(), null, nodeArgs);
+  return sensorpipe('sensorpipe-embedded', join(dir, 'embedded-data'), ['--demo', '--no-fleet'], env, await freePort(), null, nodeArgs);
 }
 
 export async function sensorpipeExternal(dir: string): Promise<Target> {
