@@ -52,3 +52,22 @@ test('a closed encoder refuses work and says so', async () => {
   assert.equal(enc.alive, false);
   await assert.rejects(enc.writeRaw([{ path: join(tmpdir(), 'never.parquet'), rows: [row(1)] }]), /lake encoder is closed/);
 });
+
+test('sequence numbers that are not int64 integers are stored as NULL, not a failed batch; the dictionary keeps every string exact', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'enc-thread-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const enc = await ParquetEncoderThread.create({ zstdLevel: 3 });
+  t.after(() => enc.close());
+  const seqs = [-5, 1.5, 2 ** 63, -(2 ** 63), 2 ** 53, 0];
+  const odd = ["it's", 'ü-sensor ✓', '', 'a\u0000b'];
+  const rows = seqs.map((seq, i) => row(i, { seq, sensorId: odd[i % odd.length], topic: odd[(i + 1) % odd.length], deviceId: odd[(i + 2) % odd.length] }));
+  await enc.writeRaw([{ path: join(dir, 's.parquet'), rows }]);
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  t.after(() => db.closeSync());
+  const got = (await conn.runAndReadAll(`select spool_offset, seq, sensor_id, topic, device_id from read_parquet('${join(dir, 's.parquet')}') order by spool_offset`)).getRowObjectsJson();
+  assert.deepEqual(
+    got.map((r) => [Number(r.spool_offset), r.seq === null ? null : String(r.seq), r.sensor_id, r.topic, r.device_id]),
+    rows.map((r, i) => [r.offset, [String(-5), null, null, null, String(2 ** 53), '0'][i], r.sensorId, r.topic, r.deviceId]),
+  );
+});

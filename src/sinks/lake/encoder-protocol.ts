@@ -1,24 +1,13 @@
 /**
  * What the lake's main thread and its encoder thread (encoder-worker.ts) say to each other.
  *
- * Raw rows cross as columns: typed arrays move without copying and a few string arrays clone
- * natively, about 10 ms for 20,000 readings, where cloning the row objects took twice that and
- * appending them to DuckDB on the main thread 50-80 ms (scratch measurements, 2-core VM).
+ * Raw rows cross as columns (raw-columns.ts): typed arrays move without copying and the strings
+ * once each, in a dictionary; cloning the row objects took longer than building the columns, and
+ * appending them to DuckDB on the main thread 50-80 ms per 20,000 readings (scratch measurements,
+ * 2-core VM).
  */
-import type { EncodeJob, ParquetEncoding, QuarantineRow, RawRow } from './parquet-encoder.js';
-
-export interface RawColumns {
-  sensorId: string[];
-  metric: string[];
-  ts: Float64Array;
-  value: Float64Array;
-  seq: (number | null)[];
-  receivedAt: Float64Array;
-  source: string[];
-  topic: string[];
-  deviceId: (string | null)[];
-  offset: Float64Array;
-}
+import type { EncodeJob, ParquetEncoding, QuarantineRow } from './parquet-encoder.js';
+import type { RawColumns } from './raw-columns.js';
 
 export type EncoderRequest =
   | { id: number; op: 'raw'; jobs: { path: string; columns: RawColumns }[] }
@@ -32,58 +21,4 @@ export type EncoderReply =
 
 export interface EncoderWorkerData {
   encoding: ParquetEncoding;
-}
-
-export function toColumns(rows: RawRow[]): RawColumns {
-  const n = rows.length;
-  const c: RawColumns = {
-    sensorId: new Array<string>(n),
-    metric: new Array<string>(n),
-    ts: new Float64Array(n),
-    value: new Float64Array(n),
-    seq: new Array<number | null>(n),
-    receivedAt: new Float64Array(n),
-    source: new Array<string>(n),
-    topic: new Array<string>(n),
-    deviceId: new Array<string | null>(n),
-    offset: new Float64Array(n),
-  };
-  for (let i = 0; i < n; i++) {
-    const r = rows[i];
-    c.sensorId[i] = r.sensorId;
-    c.metric[i] = r.metric;
-    c.ts[i] = r.ts;
-    c.value[i] = r.value;
-    c.seq[i] = r.seq;
-    c.receivedAt[i] = r.receivedAt;
-    c.source[i] = r.source;
-    c.topic[i] = r.topic;
-    c.deviceId[i] = r.deviceId;
-    c.offset[i] = r.offset;
-  }
-  return c;
-}
-
-export function fromColumns(c: RawColumns): RawRow[] {
-  const rows = new Array<RawRow>(c.ts.length);
-  for (let i = 0; i < rows.length; i++) {
-    rows[i] = {
-      sensorId: c.sensorId[i],
-      metric: c.metric[i],
-      ts: c.ts[i],
-      value: c.value[i],
-      seq: c.seq[i],
-      receivedAt: c.receivedAt[i],
-      source: c.source[i],
-      topic: c.topic[i],
-      deviceId: c.deviceId[i],
-      offset: c.offset[i],
-    };
-  }
-  return rows;
-}
-
-/** The typed arrays of the jobs, to transfer instead of copy. */
-export function transferList(jobs: { columns: RawColumns }[]): ArrayBuffer[] {
-  return jobs.flatMap(({ columns: c }) => [c.ts, c.value, c.receivedAt, c.offset].map((a) => a.buffer as ArrayBuffer));
 }

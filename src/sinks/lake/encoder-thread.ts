@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../runtime/start-worker.js';
-import { toColumns, transferList, type EncoderReply, type EncoderRequest, type EncoderWorkerData } from './encoder-protocol.js';
+import type { EncoderReply, EncoderRequest, EncoderWorkerData } from './encoder-protocol.js';
+import { columnBuffers, toColumns } from './raw-columns.js';
 import type { EncodeJob, ParquetEncoding, QuarantineRow, RawRow } from './parquet-encoder.js';
 
 type Pending = { resolve(): void; reject(err: Error): void };
@@ -67,8 +68,8 @@ export class ParquetEncoderThread {
 
   writeRaw(jobs: EncodeJob<RawRow>[]): Promise<void> {
     if (jobs.length === 0) return Promise.resolve();
-    const wire = jobs.map((j) => ({ path: j.path, columns: toColumns(j.rows) }));
-    return this.call({ op: 'raw', jobs: wire }, transferList(wire));
+    const columns = toColumns(jobs.map((j) => j.rows));
+    return this.call({ op: 'raw', jobs: jobs.map((j, i) => ({ path: j.path, columns: columns[i] })) }, columns.flatMap(columnBuffers));
   }
 
   writeQuarantine(jobs: EncodeJob<QuarantineRow>[]): Promise<void> {

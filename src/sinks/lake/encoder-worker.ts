@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ParquetEncoder } from './parquet-encoder.js';
-import { fromColumns, type EncoderReply, type EncoderRequest, type EncoderWorkerData } from './encoder-protocol.js';
+import type { EncoderReply, EncoderRequest, EncoderWorkerData } from './encoder-protocol.js';
 
 const port = parentPort!;
 const { encoding } = workerData as EncoderWorkerData;
@@ -17,7 +17,7 @@ try {
   port.on('message', (req: EncoderRequest) => {
     queue = queue.then(async () => {
       try {
-        if (req.op === 'raw') await encoder.writeRaw(req.jobs.map((j) => ({ path: j.path, rows: fromColumns(j.columns) })));
+        if (req.op === 'raw') await encoder.writeRawColumns(req.jobs);
         else await encoder.writeQuarantine(req.jobs);
         say({ type: 'reply', id: req.id, ok: true });
       } catch (err) {

@@ -6,7 +6,8 @@
  * The encoder only writes local files; where they end up (and how atomically) is the store's job.
  * One encoder holds one connection and must not be called concurrently (the lake serializes writes).
  */
-import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { DOUBLE, DuckDBDataChunk, DuckDBInstance, DuckDBTimestampValue, INTEGER, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { toColumns, type RawColumns } from './raw-columns.js';
 import type { EpochMs } from '../../core/types.js';
 
 /** One accepted reading as stored under `raw/`. */
@@ -57,8 +58,6 @@ interface Column<R> {
   put(a: DuckDBAppender, row: R): void;
 }
 
-const MAX_INT64 = 2n ** 63n - 1n;
-
 function varchar(a: DuckDBAppender, v: string | null): void {
   if (v === null) a.appendNull();
   else a.appendVarchar(v);
@@ -70,29 +69,51 @@ function timestamp(a: DuckDBAppender, ms: EpochMs | null): void {
   else a.appendTimestamp(new DuckDBTimestampValue(BigInt(Math.round(ms * 1000))));
 }
 
-function bigint(a: DuckDBAppender, v: number | null): void {
-  // A sequence number outside the int64 range or not an integer cannot be stored as BIGINT; validation
-  // should never let one through, and failing the batch here would block the writer forever.
-  if (v === null || !Number.isInteger(v)) a.appendNull();
-  else {
-    const b = BigInt(v);
-    if (b > MAX_INT64 || b < -MAX_INT64) a.appendNull();
-    else a.appendBigInt(b);
+
+/** The scratch table raw rows are appended to, in this order (raw-columns.ts). */
+const RAW_CHUNK_COLUMNS = ['sensor_code', 'metric_code', 'source_code', 'topic_code', 'device_code', 'ts_us', 'value', 'seq', 'received_us', 'spool_offset', '_file', '_ord'] as const;
+const RAW_CHUNK_TYPES = RAW_CHUNK_COLUMNS.map((c) => (c.endsWith('_code') || c.startsWith('_') ? INTEGER : DOUBLE));
+/** DuckDB's vector size: the most rows one data chunk holds. */
+const CHUNK_ROWS = 2048;
+
+/** Appends one job's columns in chunks; returns the next row ordinal. */
+function appendRawChunks(appender: DuckDBAppender, c: RawColumns, file: number, ord: number): number {
+  const n = c.tsMicros.length;
+  for (let from = 0; from < n; from += CHUNK_ROWS) {
+    const to = Math.min(n, from + CHUNK_ROWS);
+    const len = to - from;
+    const chunk = DuckDBDataChunk.create(RAW_CHUNK_TYPES, len);
+    const device = new Array<DuckDBValue>(len);
+    const seq = new Array<DuckDBValue>(len);
+    const ords = new Array<DuckDBValue>(len);
+    for (let i = 0; i < len; i++) {
+      const d = c.deviceId[from + i];
+      device[i] = d < 0 ? null : d;
+      const q = c.seq[from + i];
+      seq[i] = Number.isNaN(q) ? null : q;
+      ords[i] = ord++;
+    }
+    // Typed arrays are read by index like arrays; no value is converted on the way.
+    const plain = (a: Int32Array | Float64Array): DuckDBValue[] => a.subarray(from, to) as unknown as DuckDBValue[];
+    chunk.setColumns([
+      plain(c.sensorId),
+      plain(c.metric),
+      plain(c.source),
+      plain(c.topic),
+      device,
+      plain(c.tsMicros),
+      plain(c.value),
+      seq,
+      plain(c.receivedMicros),
+      plain(c.offset),
+      new Array<DuckDBValue>(len).fill(file),
+      ords,
+    ]);
+    appender.appendDataChunk(chunk);
   }
+  return ord;
 }
 
-export const RAW_COLUMNS: Column<RawRow>[] = [
-  { name: 'sensor_id', sql: 'VARCHAR NOT NULL', put: (a, r) => a.appendVarchar(r.sensorId) },
-  { name: 'metric', sql: 'VARCHAR NOT NULL', put: (a, r) => a.appendVarchar(r.metric) },
-  { name: 'ts', sql: 'TIMESTAMP NOT NULL', put: (a, r) => timestamp(a, r.ts) },
-  { name: 'value', sql: 'DOUBLE NOT NULL', put: (a, r) => a.appendDouble(r.value) },
-  { name: 'seq', sql: 'BIGINT', put: (a, r) => bigint(a, r.seq) },
-  { name: 'received_at', sql: 'TIMESTAMP NOT NULL', put: (a, r) => timestamp(a, r.receivedAt) },
-  { name: 'source', sql: 'VARCHAR NOT NULL', put: (a, r) => a.appendVarchar(r.source) },
-  { name: 'topic', sql: 'VARCHAR NOT NULL', put: (a, r) => a.appendVarchar(r.topic) },
-  { name: 'device_id', sql: 'VARCHAR', put: (a, r) => varchar(a, r.deviceId) },
-  { name: 'spool_offset', sql: 'BIGINT NOT NULL', put: (a, r) => a.appendBigInt(BigInt(r.offset)) },
-];
 
 export const QUARANTINE_COLUMNS: Column<QuarantineRow>[] = [
   { name: 'received_at', sql: 'TIMESTAMP NOT NULL', put: (a, r) => timestamp(a, r.receivedAt) },
@@ -134,7 +155,8 @@ export class ParquetEncoder {
     const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
     const conn = await instance.connect();
     const columnsSql = (cols: Column<unknown>[]) => [...cols.map((c) => `${c.name} ${c.sql}`), '_file INTEGER NOT NULL', '_ord INTEGER NOT NULL'].join(', ');
-    await conn.run(`CREATE TABLE raw_rows (${columnsSql(RAW_COLUMNS as Column<unknown>[])})`);
+    await conn.run(`CREATE TABLE raw_cols (${RAW_CHUNK_COLUMNS.map((c) => `${c} ${c.endsWith('_code') || c.startsWith('_') ? 'INTEGER' : 'DOUBLE'}`).join(', ')})`);
+    await conn.run('CREATE TABLE raw_dict (code INTEGER NOT NULL, text VARCHAR NOT NULL)');
     await conn.run(`CREATE TABLE quarantine_rows (${columnsSql(QUARANTINE_COLUMNS as Column<unknown>[])})`);
     const opts = [
       'FORMAT parquet',
@@ -147,7 +169,57 @@ export class ParquetEncoder {
   }
 
   writeRaw(jobs: EncodeJob<RawRow>[]): Promise<void> {
-    return this.write('raw_rows', RAW_COLUMNS, jobs);
+    const columns = toColumns(jobs.map((j) => j.rows));
+    return this.writeRawColumns(jobs.map((j, i) => ({ path: j.path, columns: columns[i] })));
+  }
+
+  /**
+   * Raw rows given as columns (raw-columns.ts): numbers fill DuckDB vectors a chunk at a time and
+   * strings arrive once each, in a dictionary joined back in the COPY, so appending costs no
+   * native call per row. The files are the same as writeRaw's: same columns, types and order.
+   */
+  async writeRawColumns(jobs: { path: string; columns: RawColumns }[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.conn.run('TRUNCATE raw_cols');
+    await this.conn.run('TRUNCATE raw_dict');
+    try {
+      const rows = await this.conn.createAppender('raw_cols');
+      try {
+        let ord = 0;
+        jobs.forEach((job, file) => {
+          ord = appendRawChunks(rows, job.columns, file, ord);
+        });
+        rows.flushSync();
+      } finally {
+        rows.closeSync();
+      }
+      const dict = await this.conn.createAppender('raw_dict');
+      try {
+        jobs[0].columns.texts.forEach((text, code) => {
+          dict.appendInteger(code);
+          dict.appendVarchar(text);
+          dict.endRow();
+        });
+        dict.flushSync();
+      } finally {
+        dict.closeSync();
+      }
+      for (let i = 0; i < jobs.length; i++) {
+        await this.conn.run(
+          `COPY (SELECT s.text AS sensor_id, m.text AS metric, make_timestamp(r.ts_us::BIGINT) AS ts, r.value AS value, r.seq::BIGINT AS seq,
+                  make_timestamp(r.received_us::BIGINT) AS received_at, so.text AS source, tp.text AS topic, dv.text AS device_id,
+                  r.spool_offset::BIGINT AS spool_offset
+                FROM raw_cols r
+                JOIN raw_dict s ON s.code = r.sensor_code JOIN raw_dict m ON m.code = r.metric_code
+                JOIN raw_dict so ON so.code = r.source_code JOIN raw_dict tp ON tp.code = r.topic_code
+                LEFT JOIN raw_dict dv ON dv.code = r.device_code
+                WHERE r._file = ${i} ORDER BY s.text, m.text, r.ts_us, r.spool_offset, r._ord) ` + `TO ${sqlString(jobs[i].path)} (${this.copyOptions})`,
+        );
+      }
+    } finally {
+      await this.conn.run('TRUNCATE raw_cols');
+      await this.conn.run('TRUNCATE raw_dict');
+    }
   }
 
   writeQuarantine(jobs: EncodeJob<QuarantineRow>[]): Promise<void> {
