@@ -6,7 +6,8 @@
  * The encoder only writes local files; where they end up (and how atomically) is the store's job.
  * One encoder holds one connection and must not be called concurrently (the lake serializes writes).
  */
-import { DOUBLE, DuckDBDataChunk, DuckDBInstance, DuckDBTimestampValue, INTEGER, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DOUBLE, DuckDBInstance, DuckDBTimestampValue, INTEGER, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { appendColumns, appendDictionary } from '../duckdb-columns.js';
 import { toColumns, type RawColumns } from './raw-columns.js';
 import type { EpochMs } from '../../core/types.js';
 
@@ -73,45 +74,15 @@ function timestamp(a: DuckDBAppender, ms: EpochMs | null): void {
 /** The scratch table raw rows are appended to, in this order (raw-columns.ts). */
 const RAW_CHUNK_COLUMNS = ['sensor_code', 'metric_code', 'source_code', 'topic_code', 'device_code', 'ts_us', 'value', 'seq', 'received_us', 'spool_offset', '_file', '_ord'] as const;
 const RAW_CHUNK_TYPES = RAW_CHUNK_COLUMNS.map((c) => (c.endsWith('_code') || c.startsWith('_') ? INTEGER : DOUBLE));
-/** DuckDB's vector size: the most rows one data chunk holds. */
-const CHUNK_ROWS = 2048;
-
-/** Appends one job's columns in chunks; returns the next row ordinal. */
+/** Appends one job's columns; returns the next row ordinal. */
 function appendRawChunks(appender: DuckDBAppender, c: RawColumns, file: number, ord: number): number {
   const n = c.tsMicros.length;
-  for (let from = 0; from < n; from += CHUNK_ROWS) {
-    const to = Math.min(n, from + CHUNK_ROWS);
-    const len = to - from;
-    const chunk = DuckDBDataChunk.create(RAW_CHUNK_TYPES, len);
-    const device = new Array<DuckDBValue>(len);
-    const seq = new Array<DuckDBValue>(len);
-    const ords = new Array<DuckDBValue>(len);
-    for (let i = 0; i < len; i++) {
-      const d = c.deviceId[from + i];
-      device[i] = d < 0 ? null : d;
-      const q = c.seq[from + i];
-      seq[i] = Number.isNaN(q) ? null : q;
-      ords[i] = ord++;
-    }
-    // Typed arrays are read by index like arrays; no value is converted on the way.
-    const plain = (a: Int32Array | Float64Array): DuckDBValue[] => a.subarray(from, to) as unknown as DuckDBValue[];
-    chunk.setColumns([
-      plain(c.sensorId),
-      plain(c.metric),
-      plain(c.source),
-      plain(c.topic),
-      device,
-      plain(c.tsMicros),
-      plain(c.value),
-      seq,
-      plain(c.receivedMicros),
-      plain(c.offset),
-      new Array<DuckDBValue>(len).fill(file),
-      ords,
-    ]);
-    appender.appendDataChunk(chunk);
-  }
-  return ord;
+  const device = Array.from(c.deviceId, (d): DuckDBValue => (d < 0 ? null : d));
+  const seq = Array.from(c.seq, (q): DuckDBValue => (Number.isNaN(q) ? null : q));
+  const ords = Array.from({ length: n }, (_, i) => ord + i);
+  const files = new Array<DuckDBValue>(n).fill(file);
+  appendColumns(appender, RAW_CHUNK_TYPES, [c.sensorId, c.metric, c.source, c.topic, device, c.tsMicros, c.value, seq, c.receivedMicros, c.offset, files, ords], n);
+  return ord + n;
 }
 
 
@@ -195,11 +166,7 @@ export class ParquetEncoder {
       }
       const dict = await this.conn.createAppender('raw_dict');
       try {
-        jobs[0].columns.texts.forEach((text, code) => {
-          dict.appendInteger(code);
-          dict.appendVarchar(text);
-          dict.endRow();
-        });
+        appendDictionary(dict, jobs[0].columns.texts);
         dict.flushSync();
       } finally {
         dict.closeSync();

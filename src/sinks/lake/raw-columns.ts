@@ -6,6 +6,7 @@
  * without a native call per value (timestamps as whole microseconds: exact below 2^53 µs, about
  * the year 2255; sequence numbers NaN when absent or not an int64).
  */
+import { Dictionary } from '../duckdb-columns.js';
 import type { RawRow } from './parquet-encoder.js';
 
 export interface RawColumns {
@@ -34,17 +35,9 @@ function seqCell(v: number | null): number {
 
 /** One RawColumns per group of rows, all sharing one dictionary. */
 export function toColumns(groups: RawRow[][]): RawColumns[] {
-  const codes = new Map<string, number>();
-  const texts: string[] = [];
-  const code = (s: string): number => {
-    let c = codes.get(s);
-    if (c === undefined) {
-      c = texts.length;
-      codes.set(s, c);
-      texts.push(s);
-    }
-    return c;
-  };
+  const dict = new Dictionary();
+  const texts = dict.texts;
+  const code = (t: string): number => dict.code(t);
   return groups.map((rows) => {
     const n = rows.length;
     const c: RawColumns = {

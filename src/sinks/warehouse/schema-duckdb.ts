@@ -174,6 +174,13 @@ export const DUCKDB_WRITER_TEMP: readonly string[] = [
     source VARCHAR NOT NULL,
     seq BIGINT
   )`,
+  // The batch arrives here as columns (strings as codes into wh_dict; duckdb-columns.ts) and is
+  // expanded into wh_stage by one INSERT … SELECT.
+  `CREATE TEMP TABLE IF NOT EXISTS wh_stage_cols (
+    ord DOUBLE, spool_offset DOUBLE, sensor_code INTEGER, metric_code INTEGER, ts_us DOUBLE,
+    value DOUBLE, received_us DOUBLE, source_code INTEGER, seq DOUBLE
+  )`,
+  `CREATE TEMP TABLE IF NOT EXISTS wh_dict (code INTEGER NOT NULL, text VARCHAR NOT NULL)`,
 ];
 
 /** The name under which this warehouse keeps its high-water mark in `sink_offsets`. */
