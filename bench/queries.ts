@@ -6,12 +6,13 @@
  * and on PostgreSQL.
  *
  *   node --import tsx bench/queries.ts --readings 100000000 --sensors 1000 [--engines duckdb,postgres] [--runs 5] [--no-docs] [--keep]
+ *   node --import tsx bench/queries.ts --report-only bench/results/queries-latest.json   # re-render the doc
  *
  * Writes bench/results/queries-<date>.json and queries-latest.json, and (without --no-docs)
  * docs/performance-queries.md. Importable without side effects: bench/run.ts calls runQueryBench.
  */
 import { execSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -84,6 +85,8 @@ export interface QueryBenchResult {
   runs: number;
   slowMs: number;
   engines: EngineResult[];
+  /** Remarks about the run added afterwards (what else ran, aborted attempts and their figures). */
+  notes?: string[];
 }
 
 /** A query whose cold run exceeds this gets 2 timed runs instead of `runs`. */
@@ -223,6 +226,13 @@ async function main(): Promise<void> {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
   };
+  const reportOnly = val('report-only');
+  if (reportOnly) {
+    const doc = join(ROOT, 'docs', 'performance-queries.md');
+    await writeFile(doc, renderQueryReport(JSON.parse(await readFile(reportOnly, 'utf8')) as QueryBenchResult));
+    console.log(`wrote ${doc.replace(ROOT, '')} from ${reportOnly}`);
+    return;
+  }
   const readings = Number(val('readings') ?? 1_000_000);
   const sensors = Number(val('sensors') ?? 1000);
   const engines = (val('engines') ?? 'duckdb,postgres').split(',').map((e) => e.trim()) as Engine[];
@@ -234,11 +244,26 @@ async function main(): Promise<void> {
   const log = (s: string) => console.log(`${new Date().toISOString().slice(11, 19)} ${s}`);
   try {
     const noDocs = argv.includes('--no-docs');
+    // --merge <results.json>: engines of an earlier run (same size) that this run does not measure are kept in the results.
+    const mergeFile = val('merge');
+    const earlier = mergeFile ? (JSON.parse(await readFile(mergeFile, 'utf8')) as QueryBenchResult) : null;
+    const merged = (r: QueryBenchResult): QueryBenchResult => {
+      if (!earlier) return r;
+      if (earlier.layout.readings !== r.layout.readings) throw new Error(`--merge ${mergeFile} has ${earlier.layout.readings} readings, this run ${r.layout.readings}`);
+      const kept = earlier.engines.filter((e) => !r.engines.some((x) => x.engine === e.engine));
+      return {
+        ...r,
+        startedAt: earlier.startedAt < r.startedAt ? earlier.startedAt : r.startedAt,
+        loadAvgStart: earlier.loadAvgStart,
+        command: `${earlier.command} (${kept.map((e) => e.engine).join(', ')}, commit ${earlier.commit}), then ${r.command}`,
+        engines: [...kept, ...r.engines],
+      };
+    };
     const onEngineDone = async (partial: QueryBenchResult) => {
-      await writeQueryResults(partial, noDocs);
+      await writeQueryResults(merged(partial), noDocs);
     };
     const r = await runQueryBench({ readings, sensors, engines, workDir, log, runs: Number(val('runs') ?? 5), keep: argv.includes('--keep'), onEngineDone });
-    const files = await writeQueryResults(r, noDocs);
+    const files = await writeQueryResults(merged(r), noDocs);
     log(`wrote ${files.map((f) => f.replace(ROOT, '')).join(', ')}`);
   } finally {
     if (!argv.includes('--keep')) await rm(workDir, { recursive: true, force: true });

@@ -48,7 +48,9 @@ export function setupFor(engine: Engine, workDir: string): EngineSetup {
     dataDir,
     duckdbPath: join(dataDir, 'warehouse.duckdb'),
     warehouseConfig:
-      engine === 'duckdb' ? { kind: 'duckdb' } : { kind: 'postgres', postgres: { url: `${PG_BASE}/${PG_DATABASE}`, schema: PG_SCHEMA, poolSize: 4 } },
+      engine === 'duckdb'
+        ? { kind: 'duckdb', duckdb: { memoryLimit: null, threads: null } }
+        : { kind: 'postgres', duckdb: { memoryLimit: null, threads: null }, postgres: { url: `${PG_BASE}/${PG_DATABASE}`, schema: PG_SCHEMA, poolSize: 4 } },
   };
 }
 
@@ -106,17 +108,20 @@ export async function loadReadings(s: EngineSetup, w: Warehouse, l: Layout, log:
   const c = await pgClient();
   try {
     for (const sql of registrySql('postgres', l)) await c.query(sql);
+    // Every secondary index as the schema defined it, rebuilt after the load from its own definition.
+    const indexes = (await c.query(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = 'readings' AND indexname <> 'readings_pkey'`, [PG_SCHEMA]))
+      .rows as { indexname: string; indexdef: string }[];
     await c.query('ALTER TABLE readings DROP CONSTRAINT readings_pkey');
-    await c.query('DROP INDEX readings_spool_offset');
+    for (const i of indexes) await c.query(`DROP INDEX ${i.indexname}`);
     for (const [i0, i1] of parts) {
       await c.query(insertChunkSql('postgres', l, i0, i1));
       progress((i1 - i0) * l.sensors * l.metrics.length);
     }
     const loadMs = performance.now() - t0;
     const t1 = performance.now();
-    log('  building the primary key (sensor_id, metric, ts) and the spool_offset index, then VACUUM ANALYZE …');
+    log(`  building the primary key (sensor_id, metric, ts) and ${indexes.map((i) => i.indexname).join(', ')}, then VACUUM ANALYZE …`);
     await c.query('ALTER TABLE readings ADD PRIMARY KEY (sensor_id, metric, ts)');
-    await c.query('CREATE INDEX readings_spool_offset ON readings (spool_offset)');
+    for (const i of indexes) await c.query(i.indexdef);
     await c.query('VACUUM ANALYZE readings');
     const indexMs = performance.now() - t1;
     return { loadMs: Math.round(loadMs), indexMs: Math.round(indexMs), rowsPerS: Math.round(l.readings / (loadMs / 1000)) };
