@@ -285,14 +285,19 @@ async function main(): Promise<void> {
   } finally {
     if (!values.keep) rmSync(workDir, { recursive: true, force: true });
   }
+  saveStorageResults(result, !values['no-docs']);
+  console.log(renderStorageReport(result));
+}
+
+/** Writes bench/results/storage-<date>[-quick].json; a full run also storage-latest.json and, with `docs`, the report page. */
+export function saveStorageResults(result: StorageBenchResult, docs: boolean): void {
   const out = join(REPO_ROOT, 'bench', 'results');
   mkdirSync(out, { recursive: true });
   const json = JSON.stringify(result, null, 2) + '\n';
   const day = result.date.slice(0, 10);
   writeFileSync(join(out, `storage-${day}${result.quick ? '-quick' : ''}.json`), json);
   if (!result.quick) writeFileSync(join(out, 'storage-latest.json'), json);
-  if (!result.quick && !values['no-docs']) writeDoc(result, join(REPO_ROOT, DOC));
-  console.log(renderStorageReport(result));
+  if (!result.quick && docs) writeDoc(result, join(REPO_ROOT, DOC));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -10,6 +10,7 @@
  *       top functions by self time into bench/results/profile-embedded.json (no docs, no results written)
  *   npm run bench -- --profile --targets http                    # the same for HTTP bulk ingest (profile-http.json)
  *
+ *   npm run bench -- --targets queries                            # 100 M readings in DuckDB and PostgreSQL (not in the default run: loading takes long)
  *   npm run bench -- --report-only bench/results/latest.json     # re-render the docs from a results file, measure nothing
  *
  * A full run writes bench/results/bench-<date>.json, bench/results/latest.json, the table in
@@ -29,6 +30,8 @@ import { byOwner, topFunctions } from './lib/profile-top.js';
 import { writeReport, type BenchReport } from './lib/report.js';
 import { aedesCeiling, bareSubscriber, buildDist, sensorpipeEmbedded, sensorpipeExternal, type Target, waitFor } from './lib/targets.js';
 import { Workload } from './lib/workload.js';
+import { runStorageBench, saveStorageResults, type StorageBenchResult } from './lake-storage.js';
+import { runQueryBench, writeQueryResults, type QueryBenchResult } from './queries.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,10 +39,12 @@ const { values } = parseArgs({
     sensors: { type: 'string' },
     'step-seconds': { type: 'string' },
     rates: { type: 'string' },
-    targets: { type: 'string', default: 'aedes,bare,embedded,external,node-red,http,fleet' },
+    targets: { type: 'string', default: 'aedes,bare,embedded,external,node-red,http,fleet,storage' },
     seed: { type: 'string', default: 'sensorpipe-bench' },
     'no-docs': { type: 'boolean', default: false },
     'fleet-sensors': { type: 'string' },
+    'query-readings': { type: 'string', default: '100000000' },
+    'query-engines': { type: 'string', default: 'duckdb,postgres' },
     'fleet-rate': { type: 'string', default: '10000' },
     'fleet-memory-limit': { type: 'string', default: '256MB' },
     profile: { type: 'boolean', default: false },
@@ -161,6 +166,8 @@ function saveProfile(what: string, figures: unknown): never {
 const results: TargetResult[] = [];
 const fleetSensors = Number(values['fleet-sensors'] ?? (quick ? 0 : 10_000));
 const fleet: { variant: string; env: Record<string, string>; result: TargetResult }[] = [];
+let storage: StorageBenchResult | null = null;
+let queries: QueryBenchResult | null = null;
 let http: HttpBulkResult | null = null;
 let httpWhy: string | null = null;
 let nodeRedWhy: string | null = null;
@@ -208,6 +215,22 @@ try {
     }
     if (values.profile) saveProfile('http', http);
   }
+  if (wanted.has('storage')) {
+    console.log('  storage: the lake\'s bytes per reading for the UCI datasets and the synthetic fleet (bench/lake-storage.ts)');
+    storage = await runStorageBench({ workDir: join(dir, 'storage'), log: (s) => console.log(`  storage: ${s}`), quick });
+    saveStorageResults(storage, !quick && !values['no-docs']);
+  }
+  if (wanted.has('queries')) {
+    console.log(`  queries: ${values['query-readings']} synthetic readings in ${values['query-engines']} (bench/queries.ts; loading 100 M takes a while)`);
+    queries = await runQueryBench({
+      readings: Number(values['query-readings']),
+      sensors: 1000,
+      engines: values['query-engines']!.split(',') as ('duckdb' | 'postgres')[],
+      workDir: join(dir, 'queries'),
+      log: (s) => console.log(`  queries: ${s}`),
+    });
+    await writeQueryResults(queries, quick || !!values['no-docs']);
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
@@ -227,6 +250,8 @@ const report = {
   targets: results,
   http,
   httpWhy,
+  storage,
+  queries,
   fleet: fleet.length ? { sensors: fleetSensors, rate: Number(values['fleet-rate']), variants: fleet } : null,
 };
 const resultsDir = new URL('./results/', import.meta.url).pathname;

@@ -7,6 +7,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { HttpBulkResult } from './http-bulk.js';
 import type { StepResult } from './measure.js';
+import { queryChecks, storageChecks, type Check } from './report-absolute.js';
+import type { StorageBenchResult } from '../lake-storage.js';
+import type { QueryBenchResult } from '../queries.js';
 
 export interface BenchReport {
   date: string;
@@ -18,6 +21,9 @@ export interface BenchReport {
   http: HttpBulkResult | null;
   httpWhy: string | null;
   /** The embedded server with the big fleet, with DuckDB's defaults and with a capped buffer pool. */
+  /** Measured in this run (--targets storage / queries); else the table reads their latest results file. */
+  storage?: StorageBenchResult | null;
+  queries?: QueryBenchResult | null;
   fleet?: { sensors: number; rate: number; variants: { variant: string; env: Record<string, string>; result: BenchReport['targets'][number] & { warmupSeconds?: number } }[] } | null;
 }
 
@@ -30,13 +36,6 @@ const fmt = (n: number | null | undefined): string => (n === null || n === undef
 
 function heldStep(t: BenchReport['targets'][number]): StepResult | undefined {
   return t.steps.filter((s) => s.held).at(-1);
-}
-
-interface Check {
-  target: string;
-  measured: string;
-  ratio: string;
-  met: string;
 }
 
 function checks(r: BenchReport): Check[] {
@@ -98,6 +97,7 @@ function checks(r: BenchReport): Check[] {
       met: s.p99Ms != null && fleet!.rate >= 10_000 ? (s.held && s.p99Ms <= 1000 ? 'yes' : 'no') : '-',
     });
   }
+  out.push(...storageChecks(r.storage ?? null), ...queryChecks(r.queries ?? null));
   return out;
 }
 
