@@ -48,7 +48,7 @@ import {
   type Verdict,
 } from './batch-plan.js';
 import { msFromTs, num, str, tsValue } from './duckdb-values.js';
-import { WAREHOUSE_SINK } from './schema-duckdb.js';
+import { DUCKDB_WRITER_TEMP, WAREHOUSE_SINK } from './schema-duckdb.js';
 
 export interface WriteContext {
   metricDefaults: Record<string, MetricSpec>;
@@ -94,9 +94,9 @@ const STAGE_TYPES = [DOUBLE, DOUBLE, INTEGER, INTEGER, DOUBLE, DOUBLE, DOUBLE, I
  * dictionary codes (no native call per value), then expanded by one INSERT … SELECT.
  */
 async function stageReadings(conn: DuckDBConnection, plan: BatchPlan): Promise<void> {
-  await conn.run('DELETE FROM wh_stage');
-  await conn.run('DELETE FROM wh_stage_cols');
-  await conn.run('DELETE FROM wh_dict');
+  // Made anew for every batch: rows deleted from a TEMP table keep their memory (DuckDB 1.5.6 grew
+  // by ~1 MB per 40k-row batch, ~150 MB in a minute at 10k msg/s); a replaced table frees it.
+  for (const ddl of DUCKDB_WRITER_TEMP) await conn.run(ddl);
   const n = plan.readings.length;
   const dict = new Dictionary();
   const ord = new Float64Array(n);

@@ -163,7 +163,7 @@ export const DUCKDB_SCHEMA: readonly string[] = [
  * persisted). `wh_stage` receives a batch's readings through the Appender.
  */
 export const DUCKDB_WRITER_TEMP: readonly string[] = [
-  `CREATE TEMP TABLE IF NOT EXISTS wh_stage (
+  `CREATE OR REPLACE TEMP TABLE wh_stage (
     ord BIGINT NOT NULL,
     spool_offset BIGINT NOT NULL,
     sensor_id VARCHAR NOT NULL,
@@ -176,11 +176,11 @@ export const DUCKDB_WRITER_TEMP: readonly string[] = [
   )`,
   // The batch arrives here as columns (strings as codes into wh_dict; duckdb-columns.ts) and is
   // expanded into wh_stage by one INSERT … SELECT.
-  `CREATE TEMP TABLE IF NOT EXISTS wh_stage_cols (
+  `CREATE OR REPLACE TEMP TABLE wh_stage_cols (
     ord DOUBLE, spool_offset DOUBLE, sensor_code INTEGER, metric_code INTEGER, ts_us DOUBLE,
     value DOUBLE, received_us DOUBLE, source_code INTEGER, seq DOUBLE
   )`,
-  `CREATE TEMP TABLE IF NOT EXISTS wh_dict (code INTEGER NOT NULL, text VARCHAR NOT NULL)`,
+  `CREATE OR REPLACE TEMP TABLE wh_dict (code INTEGER NOT NULL, text VARCHAR NOT NULL)`,
 ];
 
 /** The name under which this warehouse keeps its high-water mark in `sink_offsets`. */
