@@ -9,6 +9,7 @@
  *   npm run bench -- --profile --targets embedded --rates 5000   # CPU profile of the embedded server:
  *       top functions by self time into bench/results/profile-embedded.json (no docs, no results written)
  *   npm run bench -- --profile --targets http                    # the same for HTTP bulk ingest (profile-http.json)
+ *   npm run bench -- --profile --targets external --rates 5000   # and for the external broker (profile-external.json)
  *
  *   npm run bench -- --targets queries                            # 100 M readings in DuckDB and PostgreSQL (not in the default run: loading takes long)
  *   npm run bench -- --report-only bench/results/latest.json     # re-render the docs from a results file, measure nothing
@@ -180,8 +181,9 @@ try {
   if (wanted.has('aedes')) results.push(await mqttTarget('aedes-ceiling', aedesCeiling));
   if (wanted.has('bare')) results.push(await mqttTarget('bare-subscriber', () => bareSubscriber(dir)));
   if (wanted.has('embedded')) results.push(await mqttTarget('sensorpipe-embedded', () => sensorpipeEmbedded(dir, values.profile ? join(dir, 'profile') : undefined)));
-  if (values.profile && !wanted.has('http')) saveProfile('embedded', results[0]?.steps);
-  if (wanted.has('external')) results.push(await mqttTarget('sensorpipe-external', () => sensorpipeExternal(dir)));
+  if (values.profile && wanted.has('embedded')) saveProfile('embedded', results[0]?.steps);
+  if (wanted.has('external')) results.push(await mqttTarget('sensorpipe-external', () => sensorpipeExternal(dir, values.profile ? join(dir, 'profile') : undefined)));
+  if (values.profile && wanted.has('external')) saveProfile('external', results.at(-1)?.steps);
   if (wanted.has('node-red')) {
     if (nodeRedWhy) {
       console.log(`  node-red: not measured: ${nodeRedWhy}`);

@@ -139,7 +139,8 @@ export async function sensorpipeEmbedded(dir: string, cpuProfileDir?: string, en
   return sensorpipe('sensorpipe-embedded', join(dir, 'embedded-data'), ['--demo', '--no-fleet'], env, await freePort(), null, nodeArgs);
 }
 
-export async function sensorpipeExternal(dir: string): Promise<Target> {
+export async function sensorpipeExternal(dir: string, cpuProfileDir?: string): Promise<Target> {
+  const nodeArgs = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
   const mosq = await startMosquitto(dir);
   const env = {
     SENSORPIPE_MQTT__ENABLED: 'false',
@@ -147,7 +148,7 @@ export async function sensorpipeExternal(dir: string): Promise<Target> {
     SENSORPIPE_MQTT_EXTERNAL__URL: mosq.url,
     SENSORPIPE_MQTT_EXTERNAL__CONNECTIONS: '8',
   };
-  return sensorpipe('sensorpipe-external', join(dir, 'external-data'), [], env, await freePort(), mosq);
+  return sensorpipe('sensorpipe-external', join(dir, 'external-data'), [], env, await freePort(), mosq, nodeArgs);
 }
 
 /** Polls until `f` is true or `ms` passed. */
