@@ -97,6 +97,8 @@ export async function runQueryBench(opts: QueryBenchOptions): Promise<QueryBench
   const runs = opts.runs ?? 5;
   const layout = layoutFor(opts.readings, opts.sensors);
   const startedAt = new Date().toISOString();
+  // At the start: in a shared working tree HEAD may move while a long run goes on.
+  const commit = sh('git rev-parse --short HEAD') + (sh('git status --porcelain --untracked-files=no') ? ' (with uncommitted changes)' : '');
   const loadAvgStart = loadavg();
   log(
     `query bench: ${layout.readings.toLocaleString('en-US')} readings = ${layout.sensors} sensors × ${layout.metrics.length} metrics × ${layout.minutes} minutes ` +
@@ -107,7 +109,7 @@ export async function runQueryBench(opts: QueryBenchOptions): Promise<QueryBench
   const result = (): QueryBenchResult => ({
     startedAt,
     finishedAt: new Date().toISOString(),
-    commit: sh('git rev-parse --short HEAD'),
+    commit,
     command: `node --import tsx bench/queries.ts --readings ${opts.readings} --sensors ${opts.sensors} --engines ${opts.engines.join(',')}`,
     machine: {
       cpu: cpus()[0]?.model.trim() ?? 'unknown',
