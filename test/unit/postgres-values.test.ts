@@ -29,8 +29,9 @@ test('config: warehouse.kind postgres needs url or host; schema must be a plain 
   assert.match(JSON.stringify(bad.error?.issues), /warehouse\.postgres\.url or warehouse\.postgres\.host/);
   assert.equal(configSchema.safeParse({ warehouse: { kind: 'postgres', postgres: { url: 'postgres://x@h/db', schema: 'Bad-Name' } } }).success, false);
   const ok = configSchema.parse({ warehouse: { kind: 'postgres', postgres: { host: 'db', password: 'pw' } } });
-  assert.deepEqual(ok.warehouse, { kind: 'postgres', postgres: { host: 'db', password: 'pw', schema: 'sensorpipe', poolSize: 4 } });
-  assert.deepEqual(configSchema.parse({}).warehouse, { kind: 'duckdb' });
+  const duckdb = { memoryLimit: null, threads: null };
+  assert.deepEqual(ok.warehouse, { kind: 'postgres', duckdb, postgres: { host: 'db', password: 'pw', schema: 'sensorpipe', poolSize: 4 } });
+  assert.deepEqual(configSchema.parse({}).warehouse, { kind: 'duckdb', duckdb });
 });
 
 test('config check --print hides passwords, also inside URLs', async () => {
