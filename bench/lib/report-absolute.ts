@@ -26,7 +26,7 @@ export function storageChecks(thisRun: StorageBenchResult | null): Check[] {
   const r = thisRun ?? latest<StorageBenchResult>('storage-latest.json');
   const label = 'lake <= 1.37 bytes per reading (real datasets)';
   if (!r) return [{ target: label, measured: 'not measured (node --import tsx bench/lake-storage.ts, or --targets storage)', ratio: '-', met: '-' }];
-  const from = thisRun ? 'this run' : `${r.date.slice(0, 10)}, \`${r.command}\``;
+  const from = thisRun ? 'this run' : `bench/results/storage-latest.json of ${r.date.slice(0, 10)}`;
   return r.datasets
     .filter((d) => d.kind === 'real')
     .map((d) => {
@@ -44,7 +44,7 @@ export function queryChecks(thisRun: QueryBenchResult | null): Check[] {
   const r = thisRun ?? latest<QueryBenchResult>('queries-latest.json');
   const label = 'hourly rollup over 100 M readings <= 3 s';
   if (!r) return [{ target: label, measured: 'not measured (--targets queries, or node --import tsx bench/queries.ts)', ratio: '-', met: '-' }];
-  const from = thisRun ? 'this run' : `${r.finishedAt.slice(0, 10)}, \`${r.command}\``;
+  const from = thisRun ? 'this run' : `bench/results/queries-latest.json of ${r.finishedAt.slice(0, 10)}`;
   const out: Check[] = [];
   for (const e of r.engines) {
     for (const q of e.queries.filter((x) => x.id === 'hourly_raw' || x.id === 'hourly_rollup')) {
