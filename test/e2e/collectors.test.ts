@@ -50,7 +50,17 @@ test('3 collectors, JetStream + PostgreSQL: the leader is killed -9 mid-stream, 
   const tag = `c${process.pid}_${Date.now()}`;
   const db = new pg.Client({ connectionString: PG_URL });
   await db.connect();
+  const children: ChildServer[] = [];
   t.after(async () => {
+    // The collectors go first: a leader still running a job would deadlock with DROP SCHEMA.
+    await Promise.all(
+      children.map(async (c) => {
+        if (c.proc.exitCode === null && c.proc.signalCode === null) {
+          c.proc.kill('SIGKILL');
+          await c.exited;
+        }
+      }),
+    );
     await db.query(`drop schema if exists ${tag} cascade`);
     await db.end();
     const nc = await connect({ servers: NATS });
@@ -81,7 +91,7 @@ test('3 collectors, JetStream + PostgreSQL: the leader is killed -9 mid-stream, 
     const port = await freePort();
     // One after the other: the first is the leader, which also creates the warehouse schema.
     const child = startChild({ dataDir, mqttPort: port, args: ['--demo', '--no-fleet'], env });
-    t.after(() => void child.proc.kill('SIGKILL'));
+    children.push(child);
     await child.ready;
     collectors.push({ child, dataDir, port });
   }

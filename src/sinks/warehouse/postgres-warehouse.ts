@@ -141,8 +141,14 @@ export class PostgresWarehouse implements Warehouse {
     const where = describeConnection(this.opts.connection);
     const writes = new pg.Pool(poolConfig(this.opts.connection, this.opts.schema, 3));
     const queries = new pg.Pool(poolConfig(this.opts.connection, this.opts.schema, Math.max(1, this.opts.poolSize ?? 4)));
-    // An idle connection the server dropped must not crash the process; the next checkout reconnects.
-    for (const p of [writes, queries]) p.on('error', (err) => this.logger.warn({ err }, 'idle PostgreSQL connection lost'));
+    // A connection the server dropped must not crash the process: idle ones through the pool's
+    // 'error', checked-out ones (between two statements of a batch, when the pool does not listen)
+    // through their own listener; the statement in progress or the next one fails instead, the
+    // batch is retried, and the next checkout reconnects.
+    for (const p of [writes, queries]) {
+      p.on('error', (err) => this.logger.warn({ err }, 'idle PostgreSQL connection lost'));
+      p.on('connect', (client) => client.on('error', (err) => this.logger.warn({ err }, 'PostgreSQL connection lost while in use; the work on it fails and is retried')));
+    }
     try {
       const c = await writes.connect().catch((err: unknown) => {
         const msg = err instanceof Error ? err.message : String(err);
