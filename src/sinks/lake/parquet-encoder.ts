@@ -202,16 +202,17 @@ export class ParquetEncoder {
     }
   }
 
+  /** Quarantine items are few (bad data): appended row by row, one sorted file per job. */
   writeQuarantine(jobs: EncodeJob<QuarantineRow>[]): Promise<void> {
-    return this.write('quarantine_rows', QUARANTINE_COLUMNS, jobs);
+    return this.writeRows(QUARANTINE_COLUMNS, jobs);
   }
 
   /** Appends every job's rows once (tagged with the job's index), then writes one sorted file per job. */
-  private async write<R>(table: string, columns: Column<R>[], jobs: EncodeJob<R>[]): Promise<void> {
+  private async writeRows(columns: Column<QuarantineRow>[], jobs: EncodeJob<QuarantineRow>[]): Promise<void> {
     if (jobs.length === 0) return;
     await this.fresh('quarantine_rows');
     try {
-      const appender = await this.conn.createAppender(table);
+      const appender = await this.conn.createAppender('quarantine_rows');
       try {
         let ord = 0;
         jobs.forEach((job, file) => {
@@ -229,7 +230,7 @@ export class ParquetEncoder {
       const names = columns.map((c) => c.name).join(', ');
       for (let i = 0; i < jobs.length; i++) {
         await this.conn.run(
-          `COPY (SELECT ${names} FROM ${table} WHERE _file = ${i} ORDER BY sensor_id, metric, ts, spool_offset, _ord) ` +
+          `COPY (SELECT ${names} FROM quarantine_rows WHERE _file = ${i} ORDER BY sensor_id, metric, ts, spool_offset, _ord) ` +
             `TO ${sqlString(jobs[i].path)} (${this.copyOptions})`,
         );
       }

@@ -36,12 +36,11 @@ function seqCell(v: number | null): number {
 /** One RawColumns per group of rows, all sharing one dictionary. */
 export function toColumns(groups: RawRow[][]): RawColumns[] {
   const dict = new Dictionary();
-  const texts = dict.texts;
   const code = (t: string): number => dict.code(t);
   return groups.map((rows) => {
     const n = rows.length;
     const c: RawColumns = {
-      texts,
+      texts: dict.texts,
       sensorId: new Int32Array(n),
       metric: new Int32Array(n),
       source: new Int32Array(n),
